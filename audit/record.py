@@ -1,0 +1,35 @@
+"""The audit record: who, which application, which purpose, which fields (raw, masked or
+denied), how many rows, what outcome, when (000 第三十六条, 003 第二十四条). It never holds a
+data value: subject keys are kept only as keyed pseudonyms."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class AuditRecord:
+    request_id: str
+    at: str  # ISO 8601, UTC
+    operation: str  # query / catalog / check / introspection / refused
+    outcome: str  # SERVED / PARTIAL / REFUSED / FAILED
+    code: str | None = None  # the request-level error code, when refused
+    application: str | None = None
+    department: str | None = None
+    operator: str | None = None
+    purpose: str | None = None
+    policy_version: str | None = None
+    fields: dict[str, str] = field(default_factory=dict)  # coordinate → RAW / MASKED / DENIED
+    denied: dict[str, str] = field(default_factory=dict)  # coordinate → reason code
+    rows: dict[str, int] = field(default_factory=dict)  # resource code → rows read
+    client: str | None = None
+    latency_ms: float = 0.0
+
+    def canonical(self) -> bytes:
+        """The bytes the hash chain covers: sorted keys, no whitespace."""
+        return json.dumps(asdict(self), sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)

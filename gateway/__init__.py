@@ -1,0 +1,1 @@
+"""The government data-sharing gateway: HTTP application, identity, errors, settings, CLI."""

@@ -1,0 +1,49 @@
+"""The ASGI application: it only assembles routes and a lifespan that owns the runtime."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from gateway.graphql_view import GraphQLView
+from gateway.health import healthz, metrics_endpoint, readyz
+from gateway.metrics import Metrics
+from gateway.runtime import Runtime
+from gateway.settings import Settings
+
+
+async def graphql(request: Request) -> Response:
+    view: GraphQLView = request.state.view
+    return await view(request)
+
+
+async def ready(request: Request) -> Response:
+    return await readyz(request.state.runtime)(request)
+
+
+def create_app(settings: Settings) -> Starlette:
+    metrics = Metrics()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[dict[str, Any]]:
+        runtime = await Runtime.open(settings)
+        try:
+            yield {"runtime": runtime, "view": GraphQLView(runtime, metrics)}
+        finally:
+            await runtime.close()
+
+    return Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/healthz", healthz),
+            Route("/readyz", ready),
+            Route("/metrics", metrics_endpoint(metrics)),
+        ],
+        lifespan=lifespan,
+    )

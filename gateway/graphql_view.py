@@ -1,0 +1,208 @@
+"""POST /graphql (and GET with a query: queries only): one request, start to finish.
+
+    body → token → document (parsed, validated, cached) → operator → purpose
+         → plan (once, before any fetch) → execute → masked paths → audit (committed) → answer
+
+Every request, served or refused, leaves exactly one audit record. If that record cannot be
+committed, no data leaves (AUDIT_UNAVAILABLE).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from datetime import UTC, datetime
+from inspect import isawaitable
+from typing import Any
+
+from graphql import ExecutionResult, GraphQLError, OperationType, execute, get_operation_ast
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+
+from audit import AuditRecord, AuditUnavailable
+from gateway.errors import ErrorCode, GatewayError, RequestRefused
+from gateway.identity import Requirement, authenticate, identify
+from gateway.metrics import Metrics
+from gateway.runtime import Runtime
+from policies.planner import Access
+from resolvers.context import RequestContext
+from resolvers.datasource import LibraryUnavailable
+from schema.selection import Selection
+
+log = logging.getLogger(__name__)
+INTROSPECTION_ROOTS = {"__schema", "__type", "__typename"}
+OPERATOR_ROOTS = {"catalog"}
+
+
+class GraphQLView:
+    def __init__(self, runtime: Runtime, metrics: Metrics) -> None:
+        self.runtime = runtime
+        self.metrics = metrics
+
+    async def __call__(self, request: Request) -> Response:
+        if request.method == "GET" and "query" not in request.query_params:
+            return self._ide()
+        started = time.perf_counter()
+        record = AuditRecord(
+            request_id=uuid.uuid4().hex, at=datetime.now(UTC).isoformat(), operation="query", outcome="REFUSED",
+            client=request.client.host if request.client else None,
+        )
+        try:
+            status, body = await self._serve(request, record)
+        except RequestRefused as refused:
+            record.outcome, record.code = "REFUSED", refused.code.value
+            status, body = refused.http_status, {"errors": [refused.as_graphql()]}
+        except Exception:
+            log.exception("request %s failed", record.request_id)
+            record.outcome, record.code = "FAILED", ErrorCode.INTERNAL_ERROR.value
+            status, body = 500, {"errors": [_internal(record.request_id)]}
+        record.latency_ms = round((time.perf_counter() - started) * 1000, 3)
+        try:
+            await self.runtime.audit.append(record)
+        except AuditUnavailable:
+            log.error("audit store unavailable; request %s answered without data", record.request_id)
+            unavailable = GatewayError(ErrorCode.AUDIT_UNAVAILABLE,
+                                       "The audit record could not be written, so no data is returned.")
+            record.code = unavailable.code.value
+            status, body = unavailable.http_status, {"errors": [unavailable.as_graphql()]}
+        extensions = body.setdefault("extensions", {})
+        extensions["requestId"] = record.request_id
+        self.metrics.requests.labels(record.operation, record.outcome, record.code or "").inc()
+        self.metrics.latency.labels(record.operation).observe(time.perf_counter() - started)
+        return JSONResponse(body, status_code=status)
+
+    async def _serve(self, request: Request, record: AuditRecord) -> tuple[int, dict[str, Any]]:
+        runtime = self.runtime
+        query, variables, operation_name = await self._read(request)
+        headers = request.headers
+        record.application = authenticate(headers, runtime.principals).id
+        document = runtime.documents.get(query)
+        operation = get_operation_ast(document, operation_name)
+        if operation is None:
+            raise RequestRefused(ErrorCode.BAD_USER_INPUT, "Name the operation to run (operationName).")
+        if request.method == "GET" and operation.operation is not OperationType.QUERY:
+            raise RequestRefused(ErrorCode.BAD_USER_INPUT, "GET runs queries only; send mutations with POST.")
+        selection = Selection(runtime.graphql_schema, document, operation)
+        roots = selection.root_fields()
+        requirement = _requirement(roots)
+        record.operation = _operation_name(roots)
+        caller = identify(headers, runtime.principals, requirement)
+        record.department = caller.application.department
+        record.operator = caller.operator.id if caller.operator else None
+        record.purpose = caller.purpose
+        await runtime.refresh_policy()
+        planner = runtime.planner
+        record.policy_version = planner.policy_version
+        coordinates = [c for c in selection.coordinates() if c in runtime.catalog.by_coordinate]
+        plan = None
+        if coordinates and caller.purpose is not None:
+            plan = planner.plan(caller.application.id, caller.purpose, coordinates)
+            record.fields = {c: d.access.value for c, d in plan.decisions.items()}
+            record.denied = {c: d.reason.value for c, d in plan.decisions.items() if d.access is Access.DENIED and d.reason}
+        ctx = RequestContext(
+            request_id=record.request_id, application=caller.application.id, purpose=caller.purpose,
+            catalog=runtime.catalog, planner=planner, sources=runtime.sources, plan=plan,
+            department_names={d.code: d.name for d in runtime.principals.departments.values()},
+        )
+        result = execute(runtime.graphql_schema, document, context_value=ctx, variable_values=variables,
+                         operation_name=operation_name)
+        if isawaitable(result):
+            result = await result
+        assert isinstance(result, ExecutionResult)
+        errors = [self._format(e, record.request_id) for e in result.errors or []]
+        record.rows = dict(ctx.rows)
+        record.outcome = "SERVED" if not errors else ("PARTIAL" if result.data else "REFUSED")
+        if errors and not result.data:
+            record.code = errors[0]["extensions"]["code"]
+        rules = {c: d.rule or "" for c, d in plan.decisions.items() if d.access is Access.MASKED} if plan else {}
+        masked = selection.masked_paths(result.data, rules)
+        self.metrics.masked_values.inc(len(masked))
+        body: dict[str, Any] = {"data": result.data}
+        if errors:
+            body["errors"] = errors
+        body["extensions"] = {"policyVersion": planner.policy_version, "masked": masked}
+        return 200, body
+
+    async def _read(self, request: Request) -> tuple[str, dict[str, Any] | None, str | None]:
+        if request.method == "GET":
+            params = request.query_params
+            variables = _json_object(params.get("variables"), "variables") if params.get("variables") else None
+            return params["query"], variables, params.get("operationName")
+        limit = self.runtime.settings.max_body_bytes
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise RequestRefused(ErrorCode.BAD_USER_INPUT, f"The request body is larger than {limit} bytes.")
+        raw = bytearray()
+        async for chunk in request.stream():
+            raw.extend(chunk)
+            if len(raw) > limit:
+                raise RequestRefused(ErrorCode.BAD_USER_INPUT, f"The request body is larger than {limit} bytes.")
+        payload = _json_object(raw.decode("utf-8", errors="replace"), "body")
+        query = payload.get("query")
+        if not isinstance(query, str) or not query.strip():
+            raise RequestRefused(ErrorCode.BAD_USER_INPUT, "The body needs a `query` string.")
+        variables = payload.get("variables")
+        if variables is not None and not isinstance(variables, dict):
+            raise RequestRefused(ErrorCode.BAD_USER_INPUT, "`variables` must be a JSON object.")
+        name = payload.get("operationName")
+        return query, variables, name if isinstance(name, str) else None
+
+    def _format(self, error: GraphQLError, request_id: str) -> dict[str, Any]:
+        original = error.original_error
+        if isinstance(original, GatewayError):
+            code, message = original.code.value, original.message
+        elif isinstance(original, LibraryUnavailable):
+            code, message = ErrorCode.LIBRARY_UNAVAILABLE.value, "A library this field needs is unavailable."
+        elif original is None or isinstance(original, GraphQLError):
+            code = (error.extensions or {}).get("code") or ErrorCode.BAD_USER_INPUT.value
+            message = error.message
+        else:
+            log.error("request %s: %s at %s", request_id, type(original).__name__, error.path, exc_info=original)
+            return {**_internal(request_id), "path": error.path}
+        formatted: dict[str, Any] = {"message": message, "extensions": {"code": code}}
+        if error.path:
+            formatted["path"] = error.path
+        if error.locations:
+            formatted["locations"] = [{"line": loc.line, "column": loc.column} for loc in error.locations]
+        return formatted
+
+    def _ide(self) -> Response:
+        if not self.runtime.settings.graphiql:
+            error = GatewayError(ErrorCode.BAD_USER_INPUT, "GraphiQL is disabled; POST GraphQL requests to /graphql.")
+            return JSONResponse({"errors": [error.as_graphql()]}, status_code=400)
+        from strawberry.http.ides import get_graphql_ide_html
+
+        return HTMLResponse(get_graphql_ide_html(graphql_ide="graphiql"))
+
+
+def _requirement(roots: set[str]) -> Requirement:
+    if roots <= INTROSPECTION_ROOTS:
+        return Requirement.TOKEN
+    if roots <= INTROSPECTION_ROOTS | OPERATOR_ROOTS:
+        return Requirement.OPERATOR
+    return Requirement.PURPOSE
+
+
+def _operation_name(roots: set[str]) -> str:
+    if roots <= INTROSPECTION_ROOTS:
+        return "introspection"
+    if roots <= INTROSPECTION_ROOTS | OPERATOR_ROOTS:
+        return "catalog"
+    return "check" if all(r.startswith("check") for r in roots - INTROSPECTION_ROOTS) else "query"
+
+
+def _json_object(text: str | None, what: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text or "")
+    except ValueError:
+        raise RequestRefused(ErrorCode.BAD_USER_INPUT, f"The {what} is not valid JSON.") from None
+    if not isinstance(value, dict):
+        raise RequestRefused(ErrorCode.BAD_USER_INPUT, f"The {what} must be a JSON object.")
+    return value
+
+
+def _internal(request_id: str) -> dict[str, Any]:
+    return {"message": f"Internal error; quote request id {request_id} to the operator.",
+            "extensions": {"code": ErrorCode.INTERNAL_ERROR.value}}

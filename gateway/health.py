@@ -1,0 +1,54 @@
+"""/healthz (process alive), /readyz (stores, libraries and policy ready; says which is not),
+/metrics (Prometheus text format)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from gateway.metrics import Metrics
+from gateway.runtime import Runtime
+
+PING_TIMEOUT = 2.0
+
+
+async def healthz(_request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def _ping(check: Any) -> str:
+    try:
+        await asyncio.wait_for(check(), PING_TIMEOUT)
+        return "ok"
+    except Exception as exc:  # readiness reports the kind of failure, never its details
+        return f"unavailable ({type(exc).__name__})"
+
+
+def readyz(runtime: Runtime) -> Any:
+    async def endpoint(_request: Request) -> Response:
+        async def store() -> None:
+            async with runtime.store_engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+
+        checks: dict[str, str] = {"store": await _ping(store), "audit": await _ping(runtime.audit.ping)}
+        for code, source in runtime.sources.items():
+            checks[f"library:{code}"] = await _ping(source.ping)
+        checks["policy"] = "ok" if runtime.policy_error is None else f"stale ({runtime.policy_error})"
+        ready = all(v == "ok" for v in checks.values())
+        body = {"status": "ready" if ready else "not ready", "checks": checks,
+                "policyVersion": runtime.planner.policy_version}
+        return JSONResponse(body, status_code=200 if ready else 503)
+
+    return endpoint
+
+
+def metrics_endpoint(metrics: Metrics) -> Any:
+    async def endpoint(_request: Request) -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return endpoint

@@ -1,0 +1,109 @@
+"""Everything a running gateway holds, opened and closed in one lifespan (never imported as
+globals): engines, principals, the catalog, the planner, the generated schema, the audit store."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+import strawberry
+from graphql import GraphQLSchema
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from audit import AuditStore
+from gateway.documents import DocumentCache
+from gateway.settings import Settings
+from policies.planner import Planner
+from policies.rules import PolicySet
+from resolvers.datasource import LibrarySource, library_sources
+from schema.builder import build_schema
+from schema.catalog import Catalog
+from store import repository
+from store.repository import Principals
+
+log = logging.getLogger(__name__)
+
+
+def make_engine(url: str) -> AsyncEngine:
+    if url.startswith("sqlite"):
+        # WAL lets readers run beside the single writer; a busy timeout rides out short locks.
+        engine = create_async_engine(url, connect_args={"timeout": 5})
+
+        from sqlalchemy import event
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _pragmas(dbapi_connection: object, _record: object) -> None:
+            cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=FULL")
+            cursor.close()
+
+        return engine
+    return create_async_engine(url, pool_pre_ping=True)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    store_engine: AsyncEngine
+    audit: AuditStore
+    library_engines: dict[str, AsyncEngine]
+    catalog: Catalog
+    principals: Principals
+    planner: Planner
+    schema: strawberry.Schema
+    sources: dict[str, LibrarySource]
+    documents: DocumentCache
+    policy_revision: int = 0
+    policy_checked_at: float = field(default_factory=time.monotonic)
+    policy_error: str | None = None
+
+    @classmethod
+    async def open(cls, settings: Settings) -> Runtime:
+        store_engine = make_engine(settings.store_url)
+        audit = AuditStore(make_engine(settings.audit_url))
+        await audit.create()
+        library_engines = {code: make_engine(url) for code, url in settings.library_urls.items()}
+        catalog = await repository.load_catalog(store_engine)
+        principals = await repository.load_principals(store_engine)
+        grants = await repository.load_grants(store_engine)
+        revision = await repository.policy_revision(store_engine)
+        planner = Planner(PolicySet.build(catalog, grants, principals.application_departments()))
+        schema = build_schema(catalog)
+        return cls(
+            settings=settings, store_engine=store_engine, audit=audit, library_engines=library_engines,
+            catalog=catalog, principals=principals, planner=planner, schema=schema,
+            sources=library_sources(catalog, library_engines), documents=DocumentCache(schema._schema),
+            policy_revision=revision,
+        )
+
+    @property
+    def graphql_schema(self) -> GraphQLSchema:
+        return self.schema._schema
+
+    async def refresh_policy(self) -> None:
+        """Reload grants and principals when the store's policy revision moved; checked at
+        most every `policy_refresh_seconds`. A store that cannot answer keeps the last good
+        version serving and is reported on /readyz."""
+        now = time.monotonic()
+        if now - self.policy_checked_at < self.settings.policy_refresh_seconds:
+            return
+        self.policy_checked_at = now
+        try:
+            revision = await repository.policy_revision(self.store_engine)
+            if revision != self.policy_revision:
+                principals = await repository.load_principals(self.store_engine)
+                grants = await repository.load_grants(self.store_engine)
+                self.planner.replace(PolicySet.build(self.catalog, grants, principals.application_departments()))
+                self.principals, self.policy_revision = principals, revision
+            self.policy_error = None
+        except Exception as exc:  # keep serving the last good version; readiness says why
+            self.policy_error = type(exc).__name__
+            log.warning("policy refresh failed: %s", type(exc).__name__)
+
+    async def close(self) -> None:
+        await self.store_engine.dispose()
+        await self.audit.engine.dispose()
+        for engine in self.library_engines.values():
+            await engine.dispose()

@@ -1,0 +1,68 @@
+"""Settings: one object, read from environment variables, drives the CLI and docs/configuration.md.
+
+Every setting is listed in `SETTINGS` with its variable, default and meaning; a test checks
+that each one is documented.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+LIBRARY_CODES = ("population", "legal_entity", "license", "credit", "social_security")
+
+SETTINGS: dict[str, str] = {
+    "GATEWAY_DATA_DIR": "Directory of the embedded SQLite files (default ./gateway-data).",
+    "GATEWAY_STORE_URL": "Platform store URL (default sqlite+aiosqlite:///<data dir>/platform.sqlite).",
+    "GATEWAY_AUDIT_URL": "Audit store URL (default sqlite+aiosqlite:///<data dir>/audit.sqlite).",
+    "GATEWAY_LIBRARY_<CODE>_URL": "URL of one library, e.g. GATEWAY_LIBRARY_POPULATION_URL "
+    "(default sqlite+aiosqlite:///<data dir>/library_<code>.sqlite).",
+    "GATEWAY_HOST": "Address `gateway serve` binds (default 127.0.0.1).",
+    "GATEWAY_PORT": "Port `gateway serve` listens on (default 8000).",
+    "GATEWAY_GRAPHIQL": "Serve GraphiQL on GET /graphql: true or false (default true).",
+    "GATEWAY_MAX_BODY_BYTES": "Largest request body accepted, in bytes (default 65536).",
+    "GATEWAY_POLICY_REFRESH_SECONDS": "How often a worker checks the store for a new policy version (default 1).",
+}
+
+
+def _sqlite(data_dir: Path, name: str) -> str:
+    return f"sqlite+aiosqlite:///{data_dir / name}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    store_url: str
+    audit_url: str
+    library_urls: dict[str, str]
+    host: str = "127.0.0.1"
+    port: int = 8000
+    graphiql: bool = True
+    max_body_bytes: int = 65536
+    policy_refresh_seconds: float = 1.0
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, data_dir: Path | None = None) -> Settings:
+        env = os.environ if env is None else env
+        directory = (data_dir or Path(env.get("GATEWAY_DATA_DIR", "gateway-data"))).resolve()
+        return cls(
+            data_dir=directory,
+            store_url=env.get("GATEWAY_STORE_URL", _sqlite(directory, "platform.sqlite")),
+            audit_url=env.get("GATEWAY_AUDIT_URL", _sqlite(directory, "audit.sqlite")),
+            library_urls={
+                code: env.get(f"GATEWAY_LIBRARY_{code.upper()}_URL", _sqlite(directory, f"library_{code}.sqlite"))
+                for code in LIBRARY_CODES
+            },
+            host=env.get("GATEWAY_HOST", "127.0.0.1"),
+            port=int(env.get("GATEWAY_PORT", "8000")),
+            graphiql=env.get("GATEWAY_GRAPHIQL", "true").lower() in ("1", "true", "yes"),
+            max_body_bytes=int(env.get("GATEWAY_MAX_BODY_BYTES", "65536")),
+            policy_refresh_seconds=float(env.get("GATEWAY_POLICY_REFRESH_SECONDS", "1")),
+        )
+
+    @property
+    def credentials_path(self) -> Path:
+        return self.data_dir / "demo-credentials.json"

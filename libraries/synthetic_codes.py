@@ -1,0 +1,72 @@
+"""Check digits, dates and amounts for the synthetic-data generator."""
+
+from __future__ import annotations
+
+import random
+from datetime import date
+from decimal import Decimal
+
+from stdnum import luhn
+from stdnum.cn import ric, uscc
+
+# GB 11714 organization code: body characters and weights.
+_ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
+# Characters a USCC may hold (GB 32100 excludes I, O, Z, S, V).
+USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+
+
+def id_number(body: str) -> str:
+    """The 18-character resident ID (GB 11643) for its 17-digit body."""
+    return body + ric.calc_check_digit(body + "0")
+
+
+def org_code_check(body: str) -> str:
+    """GB 11714 check character of an 8-character organization code body."""
+    total = sum((int(c) if c.isdigit() else ord(c) - 55) * w for c, w in zip(body, _ORG_WEIGHTS, strict=True))
+    check = 11 - total % 11
+    return "X" if check == 10 else "0" if check == 11 else str(check)
+
+
+def org_code(rng: random.Random, new_style: bool) -> str:
+    """A 9-character organization code: 8 digits before 2015, `MA` + 6 characters since."""
+    if new_style:
+        body = "MA" + "".join(rng.choice(USCC_ALPHABET) for _ in range(6))
+    else:
+        body = f"{rng.randrange(10_000_000, 100_000_000)}"
+    return body + org_code_check(body)
+
+
+def credit_code(division: str, organization: str) -> str:
+    """A GB 32100 unified social credit code of an enterprise (登记管理部门 9, 企业 1)."""
+    body = f"91{division}{organization}"
+    return body + uscc.calc_check_digit(body)
+
+
+def luhn_complete(number: str) -> str:
+    return number + luhn.calc_check_digit(number)
+
+
+def add_years(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+def years_between(born: date, on: date) -> int:
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+def random_day(rng: random.Random, first: date, last: date) -> date:
+    """A uniformly random day in [first, last] (first when the range is empty)."""
+    start, end = first.toordinal(), last.toordinal()
+    return date.fromordinal(start if end <= start else rng.randint(start, end))
+
+
+def cents(amount: int) -> Decimal:
+    """An amount given in cents (分) as a Decimal with two places."""
+    return Decimal(amount).scaleb(-2)
+
+
+def digits(rng: random.Random, count: int) -> str:
+    return f"{rng.randrange(10**count):0{count}d}"

@@ -1,0 +1,25 @@
+"""``suppress``: drop the value entirely.
+
+Every input, whatever its type, becomes ``None``, so the field is returned as
+``null``.  Use it when even the presence or shape of a value must not be
+visible to a consumer, while keeping the field in the schema so that queries
+written against the full schema stay valid::
+
+    13812345678 -> None
+"""
+
+from __future__ import annotations
+
+from masking._base import MaskRule
+
+
+def suppress_value(value: object) -> None:
+    """Discard ``value``."""
+    del value
+
+
+RULE: MaskRule = MaskRule(
+    name="suppress",
+    description="Replaces any value with null, e.g. 13812345678 -> null.",
+    strategy=suppress_value,
+)

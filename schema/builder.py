@@ -1,0 +1,130 @@
+"""Generate the GraphQL schema from the catalog: no resolver is written per resource.
+
+    Person / Enterprise         federated entities: the fields of every ONE resource keyed by them,
+                                plus a list field per MANY resource (Person.licenses, ...)
+    <Record types>              one per MANY resource (PersonLicense, ContributionRecord, ...)
+    Query.person / enterprise   the entities by key
+    Query.<listField>           one cursor-paginated list per resource
+    Query.catalog               the catalog, with the caller's access per field
+    Query.check*                data check (数据核验): claimed values in, MATCH/MISMATCH/NOT_FOUND out
+
+This module deliberately does not use `from __future__ import annotations`: strawberry reads
+the annotations of the types and resolvers built here at run time.
+"""
+
+from typing import Annotated, Any, Optional
+
+import strawberry
+
+from resolvers import entities
+from schema import catalog_api, check_api
+from schema.catalog import Cardinality, Catalog, Entity, Resource
+from schema.types import python_type
+
+
+def build_schema(catalog: Catalog) -> strawberry.Schema:
+    builder = _Builder(catalog)
+    return strawberry.Schema(query=builder.query_type(), types=list(builder.types.values()))
+
+
+class _Builder:
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self.types: dict[str, Any] = {}
+        self.connections: dict[str, Any] = {}
+        for resource in catalog.resources.values():
+            if resource.cardinality is Cardinality.MANY:
+                self.types[resource.type_name] = self._object_type(resource.type_name, [resource])
+        for entity in Entity:
+            self.types[entity.value] = self._object_type(entity.value, catalog.resources_of(entity.value), entity)
+
+    def _object_type(self, name: str, resources: list[Resource], entity: Entity | None = None) -> Any:
+        annotations: dict[str, Any] = {}
+        namespace: dict[str, Any] = {}
+        for resource in resources:
+            for f in resource.fields:
+                annotations[f.name] = Optional[python_type(f)]
+                namespace[f.name] = strawberry.field(description=f"{f.title} ({resource.name}, {resource.code})")
+        if entity is not None:
+            for resource in self.catalog.many_resources_of(entity):
+                record_type = self.types[resource.type_name]
+                namespace[resource.entity_field or resource.table] = strawberry.field(
+                    resolver=_nested_resolver(resource, record_type),
+                    description=f"{resource.name} ({resource.code})",
+                )
+        namespace["__annotations__"] = annotations
+        cls = type(name, (), namespace)
+        description = entity.value if entity else resources[0].name
+        return strawberry.type(cls, name=name, description=_describe(name, resources, description))
+
+    def connection(self, type_name: str) -> Any:
+        if type_name not in self.connections:
+            node_type = self.types[type_name]
+            edge = strawberry.type(
+                type(f"{type_name}Edge", (), {"__annotations__": {"cursor": str, "node": Optional[node_type]}}),
+                name=f"{type_name}Edge",
+            )
+            self.connections[type_name] = strawberry.type(
+                type(f"{type_name}Connection", (), {"__annotations__": {"edges": list[edge], "page_info": PageInfo}}),
+                name=f"{type_name}Connection",
+            )
+        return self.connections[type_name]
+
+    def query_type(self) -> Any:
+        namespace: dict[str, Any] = {}
+        for entity in Entity:
+            namespace[entity.value.lower()] = strawberry.field(
+                resolver=_entity_resolver(entity, self.types[entity.value]),
+                description=f"A {entity.value} by {entity.key_argument}, federated across libraries.",
+            )
+        for resource in sorted(self.catalog.resources.values(), key=lambda r: r.code):
+            namespace[resource.list_field] = strawberry.field(
+                resolver=_list_resolver(resource, self.connection(resource.type_name)),
+                description=f"{resource.name} ({resource.code}), cursor-paginated.",
+            )
+        namespace["catalog"] = strawberry.field(resolver=catalog_api.resolve_catalog, description=catalog_api.DESCRIPTION)
+        namespace.update(check_api.root_fields(self.catalog))
+        return strawberry.type(type("Query", (), namespace), name="Query")
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: Optional[str]
+
+
+def _describe(name: str, resources: list[Resource], fallback: str) -> str:
+    sources = ", ".join(f"{r.name} {r.code}" for r in resources)
+    return f"{fallback}. Fields from: {sources}." if sources else fallback
+
+
+def _entity_resolver(entity: Entity, node_type: Any) -> Any:
+    resolve = entities.entity_root(entity)
+    key_type = Annotated[strawberry.ID, strawberry.argument(name=entity.key_argument)]
+
+    async def resolver(info: strawberry.Info, key: key_type) -> Optional[node_type]:  # type: ignore[valid-type]
+        return await resolve(info, key)
+
+    return resolver
+
+
+def _list_resolver(resource: Resource, connection_type: Any) -> Any:
+    make = entities.entity_list if resource.cardinality is Cardinality.ONE else entities.record_list
+    resolve = make(resource)
+
+    async def resolver(info: strawberry.Info, first: int = 20, after: Optional[str] = None) -> connection_type:  # type: ignore[valid-type]
+        return await resolve(info, first, after)
+
+    return resolver
+
+
+def _nested_resolver(resource: Resource, record_type: Any) -> Any:
+    resolve = entities.nested_records(resource)
+
+    async def resolver(root: Any, info: strawberry.Info) -> Optional[list[record_type]]:  # type: ignore[valid-type]
+        return await resolve(root, info)
+
+    return resolver
+
+
+__all__ = ["build_schema"]

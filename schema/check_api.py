@@ -1,0 +1,92 @@
+"""Data check (数据核验) in GraphQL: claimed values in, MATCH / MISMATCH / NOT_FOUND out.
+
+Claims are generated from the catalog: every `checkable` field of an entity's ONE resources
+becomes an optional String input named like the entity's field. The stored value never
+leaves (000 第二十七条: raw data does not leave the platform).
+"""
+
+import enum
+from typing import Annotated, Any, Optional
+
+import strawberry
+
+from resolvers import checks
+from schema.catalog import Cardinality, Catalog, Entity
+
+MAX_BATCH = checks.MAX_BATCH
+
+
+@strawberry.enum(description="The answer for one claimed field; never the stored value.")
+class CheckOutcome(enum.Enum):
+    MATCH = "MATCH"
+    MISMATCH = "MISMATCH"
+    NOT_FOUND = "NOT_FOUND"
+
+
+@strawberry.type
+class FieldCheck:
+    field: str = strawberry.field(description="The claimed field's schema coordinate, e.g. Person.name.")
+    outcome: CheckOutcome
+
+
+@strawberry.type
+class CheckResult:
+    results: list[FieldCheck]
+
+
+def _claims_type(catalog: Catalog, entity: Entity) -> Any:
+    annotations: dict[str, Any] = {}
+    namespace: dict[str, Any] = {}
+    for resource in catalog.resources_of(entity.value):
+        if resource.cardinality is not Cardinality.ONE:
+            continue
+        for f in resource.fields:
+            if f.checkable and f.column != resource.key_column:
+                annotations[f.name] = Optional[str]
+                namespace[f.name] = strawberry.field(default=None, description=f"Claimed {f.title}.")
+    namespace["__annotations__"] = annotations
+    name = f"{entity.value}Claims"
+    return strawberry.input(type(name, (), namespace), name=name,
+                            description=f"Claimed values of a {entity.value}; dates as YYYY-MM-DD, booleans as true/false.")
+
+
+def _result(outcomes: list[tuple[str, str]]) -> CheckResult:
+    return CheckResult(results=[FieldCheck(field=c, outcome=CheckOutcome(o)) for c, o in outcomes])
+
+
+def root_fields(catalog: Catalog) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    for entity in Entity:
+        claims_type = _claims_type(catalog, entity)
+        key_type = Annotated[strawberry.ID, strawberry.argument(name=entity.key_argument)]
+        item_namespace = {
+            "__annotations__": {"key": strawberry.ID, "claims": claims_type},
+            "key": strawberry.field(name=entity.key_argument),
+        }
+        item_type = strawberry.input(type(f"{entity.value}CheckInput", (), item_namespace),
+                                     name=f"{entity.value}CheckInput")
+        fields[f"check{entity.value}"] = strawberry.field(
+            resolver=_single(entity, key_type, claims_type),
+            description=f"Check claimed values of one {entity.value}: MATCH, MISMATCH or NOT_FOUND per field.",
+        )
+        fields[f"check{entity.value}s"] = strawberry.field(
+            resolver=_batch(entity, item_type),
+            description=f"Check up to {MAX_BATCH} {entity.value}s at once; results in input order.",
+        )
+    return fields
+
+
+def _single(entity: Entity, key_type: Any, claims_type: Any) -> Any:
+    async def resolver(info: strawberry.Info, key: key_type, claims: claims_type) -> CheckResult:  # type: ignore[valid-type]
+        [outcomes] = await checks.check(info.context, entity, [(key, strawberry.asdict(claims))])
+        return _result(outcomes)
+
+    return resolver
+
+
+def _batch(entity: Entity, item_type: Any) -> Any:
+    async def resolver(info: strawberry.Info, items: list[item_type]) -> list[CheckResult]:  # type: ignore[valid-type]
+        pairs = [(item.key, strawberry.asdict(item.claims)) for item in items]
+        return [_result(o) for o in await checks.check(info.context, entity, pairs)]
+
+    return resolver

@@ -1,0 +1,105 @@
+"""What an operation asks for, read from its validated document before anything runs:
+its root fields, the catalog coordinates it selects (through aliases and fragments alike),
+and, after execution, the paths at which masked values were returned."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLObjectType,
+    GraphQLSchema,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    get_named_type,
+)
+
+Visit = Callable[[GraphQLObjectType, FieldNode, Any], None]
+
+
+class Selection:
+    def __init__(self, schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode) -> None:
+        self.schema = schema
+        self.operation = operation
+        self.fragments: dict[str, FragmentDefinitionNode] = {
+            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+        }
+        root = schema.query_type if operation.operation.value == "query" else schema.mutation_type
+        assert root is not None
+        self.root: GraphQLObjectType = root
+
+    def root_fields(self) -> set[str]:
+        names: set[str] = set()
+        self._walk(self.root, self.operation.selection_set, lambda _t, node, _d: names.add(node.name.value),
+                   descend=False)
+        return names
+
+    def coordinates(self) -> set[str]:
+        """Every `Type.field` the operation selects, whatever the alias or fragment."""
+        found: set[str] = set()
+        self._walk(self.root, self.operation.selection_set,
+                   lambda parent, node, _d: found.add(f"{parent.name}.{node.name.value}"))
+        return found
+
+    def _walk(self, parent: GraphQLObjectType, selection_set: SelectionSetNode, visit: Visit,
+              descend: bool = True) -> None:
+        for node, owner in self._fields(parent, selection_set):
+            visit(owner, node, None)
+            field = owner.fields.get(node.name.value)
+            if descend and field is not None and node.selection_set is not None:
+                child = get_named_type(field.type)
+                if isinstance(child, GraphQLObjectType):
+                    self._walk(child, node.selection_set, visit)
+
+    def _fields(self, parent: GraphQLObjectType, selection_set: SelectionSetNode) -> list[tuple[FieldNode, GraphQLObjectType]]:
+        """The field nodes of a selection set, fragments flattened; introspection skipped."""
+        out: list[tuple[FieldNode, GraphQLObjectType]] = []
+        for sel in selection_set.selections:
+            if isinstance(sel, FieldNode):
+                if not sel.name.value.startswith("__"):
+                    out.append((sel, parent))
+            elif isinstance(sel, InlineFragmentNode):
+                out.extend(self._fields(self._condition(sel.type_condition, parent), sel.selection_set))
+            elif isinstance(sel, FragmentSpreadNode):
+                fragment = self.fragments[sel.name.value]
+                out.extend(self._fields(self._condition(fragment.type_condition, parent), fragment.selection_set))
+        return out
+
+    def _condition(self, condition: Any, parent: GraphQLObjectType) -> GraphQLObjectType:
+        named = self.schema.get_type(condition.name.value) if condition is not None else parent
+        return named if isinstance(named, GraphQLObjectType) else parent
+
+    def masked_paths(self, data: Mapping[str, Any] | None, rules: Mapping[str, str]) -> list[dict[str, Any]]:
+        """One `{path, rule}` per masked value returned; `rules` maps coordinate → mask rule."""
+        out: dict[tuple[Any, ...], str] = {}
+        if data is not None and rules:
+            self._masked(self.root, self.operation.selection_set, data, (), rules, out)
+        return [{"path": list(path), "rule": rule} for path, rule in out.items()]
+
+    def _masked(self, parent: GraphQLObjectType, selection_set: SelectionSetNode, data: Mapping[str, Any],
+                path: tuple[Any, ...], rules: Mapping[str, str], out: dict[tuple[Any, ...], str]) -> None:
+        for node, owner in self._fields(parent, selection_set):
+            key = node.alias.value if node.alias else node.name.value
+            value = data.get(key)
+            if value is None:
+                continue
+            rule = rules.get(f"{owner.name}.{node.name.value}")
+            if rule is not None:
+                out[(*path, key)] = rule
+            elif node.selection_set is not None:
+                field = owner.fields[node.name.value]
+                child = get_named_type(field.type)
+                if not isinstance(child, GraphQLObjectType):
+                    continue
+                if isinstance(value, list):
+                    for i, item in enumerate(value):
+                        if isinstance(item, Mapping):
+                            self._masked(child, node.selection_set, item, (*path, key, i), rules, out)
+                elif isinstance(value, Mapping):
+                    self._masked(child, node.selection_set, value, (*path, key), rules, out)

@@ -1,0 +1,146 @@
+"""Reading and writing the platform store. The rest of the product sees dataclasses, not rows."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from policies.grants import Grant, GrantStatus
+from schema.catalog import Catalog
+from schema.loader import parse_documents
+from store import tables as t
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Department:
+    code: str
+    name: str
+    level: str
+
+
+@dataclass(frozen=True)
+class Application:
+    id: str
+    name: str
+    department: str
+    role: str
+    active: bool
+
+
+@dataclass(frozen=True)
+class Operator:
+    id: str
+    name: str
+    department: str
+    active: bool
+
+
+@dataclass(frozen=True)
+class Purpose:
+    code: str
+    name: str
+    parent: str | None
+
+
+@dataclass(frozen=True)
+class Principals:
+    """Who may call: applications by token digest, operators, purposes, departments."""
+
+    departments: dict[str, Department]
+    applications_by_token: dict[str, Application]
+    operators: dict[str, Operator]
+    purposes: dict[str, Purpose]
+
+    def application_departments(self) -> dict[str, str]:
+        return {a.id: a.department for a in self.applications_by_token.values()}
+
+
+async def load_principals(engine: AsyncEngine) -> Principals:
+    async with engine.connect() as conn:
+        departments = {r.code: Department(r.code, r.name, r.level) for r in await conn.execute(select(t.departments))}
+        applications = {
+            r.token_sha256: Application(r.id, r.name, r.department, r.role, r.active)
+            for r in await conn.execute(select(t.applications))
+        }
+        operators = {r.id: Operator(r.id, r.name, r.department, r.active) for r in await conn.execute(select(t.operators))}
+        purposes = {r.code: Purpose(r.code, r.name, r.parent) for r in await conn.execute(select(t.purposes))}
+    return Principals(departments, applications, operators, purposes)
+
+
+async def load_catalog(engine: AsyncEngine) -> Catalog:
+    async with engine.connect() as conn:
+        libraries = {r.code: {"code": r.code, "name": r.name, "kind": r.kind} for r in await conn.execute(select(t.libraries))}
+        by_library: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for r in await conn.execute(select(t.resources).order_by(t.resources.c.code)):
+            by_library[r.library].append(r.declaration)
+    return parse_documents(
+        (f"store:{code}", {"library": lib, "resources": by_library.get(code, [])}) for code, lib in sorted(libraries.items())
+    )
+
+
+async def save_catalog(conn: AsyncConnection, documents: list[dict[str, Any]]) -> None:
+    """Store catalog declarations (as read from the TOML files); the caller validated them."""
+    for doc in documents:
+        await conn.execute(t.libraries.insert().values(**doc["library"]))
+        for resource in doc.get("resources", []):
+            declaration = _jsonable(resource)
+            await conn.execute(t.resources.insert().values(
+                code=resource["code"], library=doc["library"]["code"], provider=resource["provider"],
+                declaration=declaration,
+            ))
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+async def load_grants(engine: AsyncEngine) -> list[Grant]:
+    async with engine.connect() as conn:
+        rows = await conn.execute(select(t.grants).order_by(t.grants.c.id))
+        return [
+            Grant(
+                id=r.id, application=r.application, resource=r.resource, fields=tuple(r.fields), purpose=r.purpose,
+                modes=tuple(r.modes), valid_from=r.valid_from, valid_until=r.valid_until,
+                status=GrantStatus(r.status), mask_fields=tuple(r.mask_fields or ()),
+            )
+            for r in rows
+        ]
+
+
+async def insert_grant(conn: AsyncConnection, grant: Grant, scenario: str = "") -> None:
+    await conn.execute(t.grants.insert().values(
+        id=grant.id, application=grant.application, resource=grant.resource, fields=list(grant.fields),
+        purpose=grant.purpose, modes=list(grant.modes), valid_from=grant.valid_from, valid_until=grant.valid_until,
+        status=grant.status.value, mask_fields=list(grant.mask_fields), scenario=scenario,
+    ))
+    await bump_policy_revision(conn)
+
+
+async def set_grant_status(engine: AsyncEngine, grant_id: str, status: GrantStatus) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(update(t.grants).where(t.grants.c.id == grant_id).values(status=status.value))
+        await bump_policy_revision(conn)
+
+
+async def bump_policy_revision(conn: AsyncConnection) -> None:
+    await conn.execute(update(t.policy_state).where(t.policy_state.c.id == 1).values(revision=t.policy_state.c.revision + 1))
+
+
+async def policy_revision(engine: AsyncEngine) -> int:
+    async with engine.connect() as conn:
+        return int((await conn.execute(select(func.max(t.policy_state.c.revision)))).scalar_one() or 0)

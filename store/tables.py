@@ -1,0 +1,88 @@
+"""Tables of the platform store. The schema is created by the Alembic migrations, never by
+`create_all`, so that a deployed store and a fresh one are the same."""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, Boolean, Column, Date, ForeignKey, Integer, MetaData, String, Table, Text
+
+metadata = MetaData()
+
+departments = Table(
+    "departments",
+    metadata,
+    Column("code", String(32), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("level", String(16), nullable=False),  # PROVINCE 省 / CITY 市 / COUNTY 县区
+)
+
+purposes = Table(
+    "purposes",
+    metadata,
+    Column("code", String(64), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("parent", String(64), ForeignKey("purposes.code"), nullable=True),
+)
+
+applications = Table(
+    "applications",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("department", String(32), ForeignKey("departments.code"), nullable=False),
+    # SHA-256 of the bearer token: tokens are 256-bit random secrets, so a fast hash suffices.
+    Column("token_sha256", String(64), nullable=False, unique=True),
+    Column("role", String(32), nullable=False, default="CONSUMER"),
+    Column("active", Boolean, nullable=False, default=True),
+)
+
+operators = Table(
+    "operators",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(50), nullable=False),  # real name (实名)
+    Column("department", String(32), ForeignKey("departments.code"), nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+)
+
+libraries = Table(
+    "libraries",
+    metadata,
+    Column("code", String(32), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("kind", String(16), nullable=False),
+)
+
+resources = Table(
+    "resources",
+    metadata,
+    Column("code", String(32), primary_key=True),
+    Column("library", String(32), ForeignKey("libraries.code"), nullable=False),
+    Column("provider", String(32), ForeignKey("departments.code"), nullable=False),
+    # The whole declaration (metadata and fields) as written by `schema.loader`; the columns
+    # above are what queries filter on.
+    Column("declaration", JSON, nullable=False),
+)
+
+grants = Table(
+    "grants",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("application", String(64), ForeignKey("applications.id"), nullable=False),
+    Column("resource", String(32), ForeignKey("resources.code"), nullable=False),
+    Column("fields", JSON, nullable=False),  # schema coordinates; [] = every conditional field
+    Column("purpose", String(64), ForeignKey("purposes.code"), nullable=False),
+    Column("modes", JSON, nullable=False),
+    Column("valid_from", Date, nullable=False),
+    Column("valid_until", Date, nullable=False),
+    Column("status", String(16), nullable=False),  # ACTIVE / SUSPENDED / REVOKED
+    Column("mask_fields", JSON, nullable=False, default=list),  # coordinates served masked only
+    Column("scenario", Text, nullable=False, default=""),
+)
+
+# One row: bumped by every change that alters decisions, so that workers know to reload.
+policy_state = Table(
+    "policy_state",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("revision", Integer, nullable=False),
+)

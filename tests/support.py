@@ -1,0 +1,62 @@
+"""Helpers shared by the tests: a client of the running gateway and error readers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+
+class Gateway:
+    """A client of the running app, with the demo's principals at hand."""
+
+    def __init__(self, client: httpx.AsyncClient, credentials: dict[str, Any], state: dict[str, Any]) -> None:
+        self.client = client
+        self.credentials = credentials
+        self.state = state  # the lifespan state: the runtime the requests see
+
+    def application(self, app_id: str) -> dict[str, Any]:
+        return next(a for a in self.credentials["applications"] if a["id"] == app_id)
+
+    def headers(self, app_id: str | None, purpose: str | None = None, operator: str | None = "default") -> dict[str, str]:
+        headers: dict[str, str] = {}
+        if app_id is not None:
+            application = self.application(app_id)
+            headers["Authorization"] = f"Bearer {application['token']}"
+            if operator == "default":
+                operator = application["operators"][0]
+        if operator and operator != "default":
+            headers["X-Operator"] = operator
+        if purpose:
+            headers["X-Purpose"] = purpose
+        return headers
+
+    async def query(self, query: str, app_id: str | None = "mz-assistance", purpose: str | None = "SOCIAL_ASSISTANCE_REVIEW",
+                    variables: dict[str, Any] | None = None, operator: str | None = "default",
+                    expect_status: int | None = None) -> dict[str, Any]:
+        response = await self.client.post("/graphql", json={"query": query, "variables": variables or {}},
+                                          headers=self.headers(app_id, purpose, operator))
+        if expect_status is not None:
+            assert response.status_code == expect_status, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    @property
+    def runtime(self) -> Any:
+        return self.state["runtime"]
+
+    @property
+    def sample_id(self) -> str:
+        return str(self.credentials["samples"]["idNumbers"][0])
+
+    @property
+    def sample_code(self) -> str:
+        return str(self.credentials["samples"]["creditCodes"][0])
+
+
+def codes(body: dict[str, Any]) -> set[str]:
+    return {e["extensions"]["code"] for e in body.get("errors", [])}
+
+
+def errors_at(body: dict[str, Any], *path: object) -> list[str]:
+    return [e["extensions"]["code"] for e in body.get("errors", []) if tuple(e.get("path") or ()) == path]
