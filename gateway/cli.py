@@ -20,7 +20,9 @@ audit_app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=
 app.add_typer(schema_app, name="schema")
 app.add_typer(audit_app, name="audit")
 
-DataDir = Annotated[Optional[Path], typer.Option("--data-dir", help="Data directory (default: $GATEWAY_DATA_DIR or ./gateway-data).")]
+DataDir = Annotated[
+    Optional[Path], typer.Option("--data-dir", help="Data directory (default: $GATEWAY_DATA_DIR or ./gateway-data).")
+]
 
 
 def _settings(data_dir: Path | None, host: str | None = None, port: int | None = None) -> Settings:

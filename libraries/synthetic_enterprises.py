@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import NamedTuple
 
-from libraries.synthetic_codes import add_years, cents, credit_code, digits, org_code, random_day
+from libraries.synthetic_codes import Weighted, add_years, cents, credit_code, digits, org_code, random_day
 from libraries.synthetic_divisions import Division, Divisions
 from libraries.synthetic_people import FIRST_BIRTH, LONG_TERM, REFERENCE_DATE, Row
 from libraries.synthetic_vocab import (
@@ -77,20 +77,20 @@ def plan_enterprises(
     rng = random.Random(f"{seed}:legal_entity")
     samples = sorted(rng.sample(range(count), len(sample_persons)))
     representative_of = dict(zip(samples, sample_persons, strict=True))
-    kinds, kind_weights = list(ENTERPRISE_TYPES), [k.weight for k in ENTERPRISE_TYPES]
-    industries, industry_weights = list(INDUSTRIES), [i.weight for i in INDUSTRIES]
-    statuses, status_weights = [s for s, _ in REGISTRATION_STATUSES], [w for _, w in REGISTRATION_STATUSES]
+    kinds = Weighted((k, k.weight) for k in ENTERPRISE_TYPES)
+    industries = Weighted((i, i.weight) for i in INDUSTRIES)
+    statuses = Weighted(REGISTRATION_STATUSES)
     first, span = FIRST_FOUNDING.toordinal(), LAST_FOUNDING.toordinal() - FIRST_FOUNDING.toordinal()
     codes: set[str] = set()
     names: set[str] = set()
     plan = EnterprisePlan([], samples, dict(constraints))
     for index in range(count):
         division = rng.choice(divisions.items)
-        kind = rng.choices(kinds, kind_weights)[0]
-        industry = rng.choices(industries, industry_weights)[0]
+        kind = kinds.pick(rng)
+        industry = industries.pick(rng)
         # Skewed towards recent years: most enterprises alive today are young.
         established = date.fromordinal(first + int(span * rng.random() ** 0.55))
-        status = "存续" if index in representative_of else rng.choices(statuses, status_weights)[0]
+        status = "存续" if index in representative_of else statuses.pick(rng)
         code = credit_code(division.code, org_code(rng, established >= _USCC_SINCE))
         while code in codes:
             code = credit_code(division.code, org_code(rng, established >= _USCC_SINCE))
@@ -226,7 +226,8 @@ class EnterpriseDetails:
         rows: list[Row] = []
         if e.status == "吊销":
             decided = random_day(rng, max(e.established, add_years(REFERENCE_DATE, -6)), REFERENCE_DATE)
-            rows.append(self._penalty(e, PENALTY_KINDS[0][0], "成立后无正当理由超过六个月未开业（吊销营业执照）", 0, decided))
+            violation = "成立后无正当理由超过六个月未开业（吊销营业执照）"
+            rows.append(self._penalty(e, PENALTY_KINDS[0][0], violation, 0, decided))
         if forced or rng.random() < 0.1:
             for _ in range(rng.choices((1, 2, 3), (70, 20, 10))[0]):
                 kind = rng.choices(self.kinds, self.kind_weights)[0]

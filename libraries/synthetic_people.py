@@ -7,13 +7,21 @@ and persons are generated in index order, so a run is reproducible batch by batc
 
 from __future__ import annotations
 
-import itertools
 import random
 from collections.abc import Sequence
 from datetime import date
 from typing import Any, NamedTuple
 
-from libraries.synthetic_codes import add_years, cents, digits, id_number, luhn_complete, random_day, years_between
+from libraries.synthetic_codes import (
+    Weighted,
+    add_years,
+    cents,
+    digits,
+    id_number,
+    luhn_complete,
+    random_day,
+    years_between,
+)
 from libraries.synthetic_divisions import Division, Divisions
 from libraries.synthetic_vocab import (
     BANK_BINS,
@@ -49,19 +57,28 @@ LAST_BIRTH = date(2015, 12, 31)
 
 # Relative births per year, by decade (the 1960s and 1980s booms, fewer births in the 1940s).
 _DECADE_WEIGHTS = {1940: 0.5, 1950: 1.0, 1960: 1.5, 1970: 1.35, 1980: 1.45, 1990: 1.25, 2000: 1.0, 2010: 1.05}
-_YEARS = tuple(range(FIRST_BIRTH.year, LAST_BIRTH.year + 1))
-_YEAR_CUM = tuple(itertools.accumulate(_DECADE_WEIGHTS[y // 10 * 10] for y in _YEARS))
+_BIRTH_YEARS = Weighted((y, _DECADE_WEIGHTS[y // 10 * 10]) for y in range(FIRST_BIRTH.year, LAST_BIRTH.year + 1))
 
-_MARITAL: tuple[tuple[int, tuple[float, float, float, float]], ...] = (
-    # (below this age, weights of 未婚 已婚 离婚 丧偶)
-    (25, (75, 24, 1, 0)),
-    (30, (40, 56, 4, 0)),
-    (40, (10, 83, 6, 1)),
-    (60, (3, 87, 7, 3)),
-    (75, (1, 80, 4, 15)),
-    (999, (1, 55, 2, 42)),
-)
 _MARITAL_STATUSES = ("未婚", "已婚", "离婚", "丧偶")
+_MARITAL: tuple[tuple[int, Weighted[str]], ...] = tuple(
+    (below, Weighted(zip(_MARITAL_STATUSES, weights, strict=True)))
+    for below, weights in (
+        # (below this age, weights of 未婚 已婚 离婚 丧偶)
+        (25, (75, 24, 1, 0)),
+        (30, (40, 56, 4, 0)),
+        (40, (10, 83, 6, 1)),
+        (60, (3, 87, 7, 3)),
+        (75, (1, 80, 4, 15)),
+        (999, (1, 55, 2, 42)),
+    )
+)
+_RELIGIONS = Weighted(RELIGIONS)
+_MUSLIM_RELIGIONS = Weighted(MUSLIM_RELIGIONS)
+_BUDDHIST_RELIGIONS = Weighted(BUDDHIST_RELIGIONS)
+_INSURANCE_STATUSES = Weighted((("参保缴费", 82.0), ("暂停缴费", 10.0), ("终止参保", 8.0)))
+_BANK_BINS = Weighted(BANK_BINS)
+_EMAIL_DOMAINS = Weighted(EMAIL_DOMAINS)
+_SURNAMES = Weighted(((s, p), w) for s, p, w in SURNAMES)
 
 
 class Person(NamedTuple):
@@ -77,20 +94,16 @@ class Person(NamedTuple):
     marital: str
 
 
-def _cum(weights: Sequence[float]) -> list[float]:
-    return list(itertools.accumulate(weights))
-
-
-def _ethnic_weights(province: str) -> list[float]:
+def _ethnic_groups(province: str) -> Weighted[str]:
     shares = PROVINCE_ETHNIC_SHARES.get(province)
     if shares is None:
-        return [w for _, w in ETHNIC_GROUPS]
+        return Weighted(ETHNIC_GROUPS)
     rest = 100.0 - sum(shares.values())
     minorities = sum(w for name, w in ETHNIC_GROUPS if name != "汉族" and name not in shares)
-    return [
-        shares[name] if name in shares else rest * 0.97 if name == "汉族" else rest * 0.03 * w / minorities
+    return Weighted(
+        (name, shares[name] if name in shares else rest * 0.97 if name == "汉族" else rest * 0.03 * w / minorities)
         for name, w in ETHNIC_GROUPS
-    ]
+    )
 
 
 def _name_pool(chars: Sequence[tuple[str, str, str]], era: str) -> tuple[tuple[str, str], ...]:
@@ -106,17 +119,12 @@ class PersonGenerator:
         self.constraints = constraints
         self.seen: set[int] = set()
         self.mobile_offset = self.rng.randrange(10**8)
-        self.surnames = [(s, p) for s, p, _ in SURNAMES]
-        self.surname_cum = _cum([w for _, _, w in SURNAMES])
-        self.ethnic_names = [name for name, _ in ETHNIC_GROUPS]
-        self.ethnic_cum = {p: _cum(_ethnic_weights(p)) for p in PROVINCE_AREA_CODES}
+        self.ethnic_groups = {p: _ethnic_groups(p) for p in PROVINCE_AREA_CODES}
         self.pools = {
             (male, era): _name_pool((MALE_CHARS if male else FEMALE_CHARS) + NEUTRAL_CHARS, era)
             for male in (True, False)
             for era in ("o", "n", "")
         }
-        self.domains = [d for d, _ in EMAIL_DOMAINS]
-        self.domain_cum = _cum([w for _, w in EMAIL_DOMAINS])
 
     def batch(self, start: int, stop: int) -> tuple[list[Row], list[Person]]:
         rows: list[Row] = []
@@ -134,12 +142,13 @@ class PersonGenerator:
         male = rng.random() < 0.512
         number = self._id_number(division.code, born, male)
         age = years_between(born, REFERENCE_DATE)
-        surname, surname_pinyin = rng.choices(self.surnames, cum_weights=self.surname_cum)[0]
+        surname, surname_pinyin = _SURNAMES.pick(rng)
         era = "o" if born.year < 1975 else "n" if born.year >= 1990 else ""
         single = rng.random() < (0.35 if born.year < 1980 else 0.12)
-        given = rng.choices(self.pools[male, era], k=1 if single else 2)
+        pool = self.pools[male, era]
+        given = [rng.choice(pool)] if single else [rng.choice(pool), rng.choice(pool)]
         name = surname + "".join(c for c, _ in given)
-        ethnicity = rng.choices(self.ethnic_names, cum_weights=self.ethnic_cum[division.code[:2]])[0]
+        ethnicity = self.ethnic_groups[division.code[:2]].pick(rng)
         marital = self._marital(age, male)
         row: Row = {
             "id_number": number,
@@ -160,7 +169,7 @@ class PersonGenerator:
     def _birth_date(self, bounds: tuple[date, date] | None) -> date:
         rng = self.rng
         for _ in range(1 if bounds is None else 8):
-            year = rng.choices(_YEARS, cum_weights=_YEAR_CUM)[0]
+            year = _BIRTH_YEARS.pick(rng)
             born = date.fromordinal(date(year, 1, 1).toordinal() + rng.randrange(366 if year % 4 == 0 else 365))
             if bounds is None or bounds[0] <= born <= bounds[1]:
                 return born
@@ -190,7 +199,7 @@ class PersonGenerator:
 
     def _email(self, surname: str, given: list[str], born: date) -> str:
         rng = self.rng
-        domain = rng.choices(self.domains, cum_weights=self.domain_cum)[0]
+        domain = _EMAIL_DOMAINS.pick(rng)
         if domain == "qq.com":
             return f"{rng.randrange(10_000, 3_999_999_999)}@qq.com"
         style = rng.randrange(5)
@@ -221,17 +230,14 @@ class PersonGenerator:
     def _marital(self, age: int, male: bool) -> str:
         if age < (22 if male else 20):
             return "未婚"
-        weights = next(w for limit, w in _MARITAL if age < limit)
-        return self.rng.choices(_MARITAL_STATUSES, weights)[0]
+        return next(statuses for below, statuses in _MARITAL if age < below).pick(self.rng)
 
     def _religion(self, ethnicity: str) -> str:
         if ethnicity in MUSLIM_GROUPS:
-            table = MUSLIM_RELIGIONS
-        elif ethnicity in BUDDHIST_GROUPS:
-            table = BUDDHIST_RELIGIONS
-        else:
-            table = RELIGIONS
-        return self.rng.choices([r for r, _ in table], [w for _, w in table])[0]
+            return _MUSLIM_RELIGIONS.pick(self.rng)
+        if ethnicity in BUDDHIST_GROUPS:
+            return _BUDDHIST_RELIGIONS.pick(self.rng)
+        return _RELIGIONS.pick(self.rng)
 
 
 class LicenseType(NamedTuple):
@@ -360,15 +366,13 @@ class InsuranceGenerator:
     def __init__(self, seed: int, employers: Employers) -> None:
         self.rng = random.Random(f"{seed}:social_security")
         self.employers = employers
-        self.bins = [b for b, _ in BANK_BINS]
-        self.bin_cum = _cum([w for _, w in BANK_BINS])
         self.account_offset = self.rng.randrange(10**12)
 
     def rows(self, person: Person, forced: bool) -> tuple[Row | None, list[Row]]:
         rng = self.rng
         if not forced and not (16 <= person.age <= 70 and rng.random() < 0.8):
             return None, []
-        status = "参保缴费" if forced else rng.choices(("参保缴费", "暂停缴费", "终止参保"), (82, 10, 8))[0]
+        status = "参保缴费" if forced else _INSURANCE_STATUSES.pick(rng)
         # A forced (sample) person has contributed for at least a year: all three months are there.
         latest = add_years(REFERENCE_DATE, -1) if forced else REFERENCE_DATE
         since = random_day(rng, max(add_years(person.born, 16), date(1995, 1, 1)), latest)
@@ -378,7 +382,7 @@ class InsuranceGenerator:
         base = max(3_000, min(35_000, round(rng.lognormvariate(8.85, 0.45))))  # 元/月, median ≈ 7,000
         # 12 digits after the BIN: a bijection of the index, so that accounts are unique.
         account = (person.index * 7_919_000_003 + self.account_offset) % 10**12
-        bank = rng.choices(self.bins, cum_weights=self.bin_cum)[0]
+        bank = _BANK_BINS.pick(rng)
         insurance: Row = {
             "id_number": person.id_number,
             "insurance_status": status,

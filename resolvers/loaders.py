@@ -54,7 +54,7 @@ class EntityLoader:
             *(self._fetch(resource, missing) for resource, missing in pending), return_exceptions=True
         )
         unavailable = set()
-        for (resource, missing), result in zip(pending, results, strict=True):
+        for (resource, _keys), result in zip(pending, results, strict=True):
             if isinstance(result, LibraryUnavailable):
                 unavailable.add(resource.code)
             elif isinstance(result, BaseException):

@@ -14,6 +14,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 
+from masking import RULES
+
 
 class ShareClass(str, enum.Enum):
     """共享类型."""
@@ -130,6 +132,8 @@ class Field:
             raise CatalogError(f"{where}: a NOT_SHARED resource cannot share a field")
         if self.sensitivity is not Sensitivity.NONE and not self.mask_rule:
             raise CatalogError(f"{where}: sensitivity {self.sensitivity.value} needs a mask_rule")
+        if self.mask_rule is not None and self.mask_rule not in RULES:
+            raise CatalogError(f"{where}: unknown mask rule {self.mask_rule!r}; see docs/masking.md")
         if self.mask_required and not self.mask_rule:
             raise CatalogError(f"{where}: mask_required needs a mask_rule")
         if self.without_grant not in ("DENIED", "MASKED"):
