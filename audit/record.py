@@ -24,6 +24,7 @@ class AuditRecord:
     fields: dict[str, str] = field(default_factory=dict)  # coordinate → RAW / MASKED / DENIED
     denied: dict[str, str] = field(default_factory=dict)  # coordinate → reason code
     rows: dict[str, int] = field(default_factory=dict)  # resource code → rows read
+    checks: dict[str, dict[str, int]] = field(default_factory=dict)  # coordinate → outcome → count
     client: str | None = None
     latency_ms: float = 0.0
 

@@ -77,6 +77,7 @@ class GraphQLView:
         runtime = self.runtime
         query, variables, operation_name = await self._read(request)
         headers = request.headers
+        await runtime.refresh_policy()  # principals and grants of the newest policy revision
         record.application = authenticate(headers, runtime.principals).id
         document = runtime.documents.get(query)
         operation = get_operation_ast(document, operation_name)
@@ -92,7 +93,6 @@ class GraphQLView:
         record.department = caller.application.department
         record.operator = caller.operator.id if caller.operator else None
         record.purpose = caller.purpose
-        await runtime.refresh_policy()
         planner = runtime.planner
         record.policy_version = planner.policy_version
         coordinates = [c for c in selection.coordinates() if c in runtime.catalog.by_coordinate]
@@ -113,6 +113,11 @@ class GraphQLView:
         assert isinstance(result, ExecutionResult)
         errors = [self._format(e, record.request_id) for e in result.errors or []]
         record.rows = dict(ctx.rows)
+        for coordinate, decision in ctx.check_decisions.items():
+            record.fields.setdefault(f"check:{coordinate}", decision.access.value)
+            if decision.access is Access.DENIED and decision.reason:
+                record.denied[f"check:{coordinate}"] = decision.reason.value
+        record.checks = {c: dict(counts) for c, counts in ctx.check_outcomes.items()}
         record.outcome = "SERVED" if not errors else ("PARTIAL" if result.data else "REFUSED")
         if errors and not result.data:
             record.code = errors[0]["extensions"]["code"]

@@ -21,10 +21,9 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
-from datetime import date
 
 from sqlalchemy import Table, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -157,74 +156,111 @@ async def _create(catalog: Catalog, library: str, connection: AsyncConnection, r
 async def _fill(
     connections: dict[str, AsyncConnection], tables: dict[str, Table], persons: int, seed: int, report: Progress
 ) -> Samples:
-    plan_rng = random.Random(f"{seed}:samples")
-    sample_persons = sorted(plan_rng.sample(range(persons), SAMPLE_COUNT))
-    # Sample persons are of working age: adult, insured, with a licence.
-    working_age = (add_years(REFERENCE_DATE, -55), add_years(REFERENCE_DATE, -25))
-    constraints: dict[int, tuple[date, date]] = {index: working_age for index in sample_persons}
-    places = divisions()
-    plan = plan_enterprises(seed, places, enterprise_count(persons), persons, sample_persons, constraints)
-    enterprises = plan.enterprises
-    representative_of: dict[int, list[int]] = {}
-    for index, enterprise in enumerate(enterprises):
-        representative_of.setdefault(enterprise.representative, []).append(index)
-    representatives: list[tuple[str, str]] = [("", "")] * len(enterprises)
-    employers = Employers(
-        [e.credit_code for e in enterprises], [e.name for e in enterprises], plan.active, [0] * len(enterprises)
-    )
+    run = _Run(seed, persons)
 
-    people = PersonGenerator(seed, places, plan.constraints)
-    licenses = PersonLicenseGenerator(seed)
-    dishonesty = DishonestyGenerator(seed)
-    insurance = InsuranceGenerator(seed, employers)
-    forced = set(sample_persons)
-    sample_ids: list[str] = []
-    report("persons", 0, persons)
-    for start in range(0, persons, PERSON_BATCH):
-        basic, batch = people.batch(start, min(start + PERSON_BATCH, persons))
-        license_rows: list[Row] = []
-        dishonesty_rows: list[Row] = []
-        insurance_rows: list[Row] = []
-        contribution_rows: list[Row] = []
-        for person in batch:
-            sample = person.index in forced
-            if sample:
-                sample_ids.append(person.id_number)
-            for enterprise in representative_of.get(person.index, ()):
-                representatives[enterprise] = (person.name, person.id_number)
-            license_rows += licenses.rows(person, sample)
-            dishonesty_rows.append(dishonesty.row(person))
-            insured, contributions = insurance.rows(person, sample)
-            if insured is not None:
-                insurance_rows.append(insured)
-                contribution_rows += contributions
-        await _write(connections, tables, {
-            "person_basic": basic,
-            "person_license": license_rows,
-            "person_dishonesty": dishonesty_rows,
-            "social_insurance": insurance_rows,
-            "contribution_record": contribution_rows,
-        })
-        report("persons", start + len(batch), persons)
-
-    details = EnterpriseDetails(seed)
-    samples = set(plan.samples)
-    report("enterprises", 0, len(enterprises))
-    for start in range(0, len(enterprises), ENTERPRISE_BATCH):
-        rows: dict[str, list[Row]] = {name: [] for name, owner in TABLES.items() if name.startswith(
-            ("enterprise_", "administrative_"))}
-        for index in range(start, min(start + ENTERPRISE_BATCH, len(enterprises))):
-            e = enterprises[index]
-            rows["enterprise_registration"].append(details.registration(e, representatives[index]))
-            rows["enterprise_annual_report"].append(details.annual_report(e, employers.insured[index]))
-            rows["enterprise_license"] += details.licenses(e)
-            penalties = details.penalties(e, index in samples)
-            rows["administrative_penalty"] += penalties
-            rows["enterprise_credit_rating"].append(details.credit_rating(e, bool(penalties)))
+    async def write(rows: Mapping[str, Sequence[Row]]) -> None:
         await _write(connections, tables, rows)
-        report("enterprises", min(start + ENTERPRISE_BATCH, len(enterprises)), len(enterprises))
 
-    return Samples(sample_ids, [enterprises[i].credit_code for i in plan.samples])
+    await _pipeline(run.person_batches(), write, report, "persons", persons)
+    await _pipeline(run.enterprise_batches(), write, report, "enterprises", len(run.enterprises))
+    return Samples(run.sample_ids, [run.enterprises[i].credit_code for i in run.plan.samples])
+
+
+Batch = tuple[dict[str, list[Row]], int]  # rows by table name, entities done so far
+
+
+class _Run:
+    """The generators of one run, batch by batch: persons first, then enterprises."""
+
+    def __init__(self, seed: int, persons: int) -> None:
+        self.persons = persons
+        rng = random.Random(f"{seed}:samples")
+        self.sample_persons = sorted(rng.sample(range(persons), SAMPLE_COUNT))
+        # Sample persons are of working age: adult, insured, with a licence.
+        working_age = (add_years(REFERENCE_DATE, -55), add_years(REFERENCE_DATE, -25))
+        constraints = {index: working_age for index in self.sample_persons}
+        places = divisions()
+        self.plan = plan_enterprises(seed, places, enterprise_count(persons), persons, self.sample_persons, constraints)
+        self.enterprises = self.plan.enterprises
+        self.representative_of: dict[int, list[int]] = {}
+        for position, enterprise in enumerate(self.enterprises):
+            self.representative_of.setdefault(enterprise.representative, []).append(position)
+        self.representatives: list[tuple[str, str]] = [("", "")] * len(self.enterprises)
+        self.employers = Employers(
+            [e.credit_code for e in self.enterprises],
+            [e.name for e in self.enterprises],
+            self.plan.active,
+            [0] * len(self.enterprises),
+        )
+        self.people = PersonGenerator(seed, places, self.plan.constraints)
+        self.licenses = PersonLicenseGenerator(seed)
+        self.dishonesty = DishonestyGenerator(seed)
+        self.insurance = InsuranceGenerator(seed, self.employers)
+        self.details = EnterpriseDetails(seed)
+        self.sample_ids: list[str] = []
+
+    def person_batches(self) -> Iterator[Batch]:
+        forced = set(self.sample_persons)
+        for start in range(0, self.persons, PERSON_BATCH):
+            basic, batch = self.people.batch(start, min(start + PERSON_BATCH, self.persons))
+            rows: dict[str, list[Row]] = {
+                "person_basic": basic,
+                "person_license": [],
+                "person_dishonesty": [],
+                "social_insurance": [],
+                "contribution_record": [],
+            }
+            for person in batch:
+                sample = person.position in forced
+                if sample:
+                    self.sample_ids.append(person.id_number)
+                for enterprise in self.representative_of.get(person.position, ()):
+                    self.representatives[enterprise] = (person.name, person.id_number)
+                rows["person_license"] += self.licenses.rows(person, sample)
+                rows["person_dishonesty"].append(self.dishonesty.row(person))
+                insured, contributions = self.insurance.rows(person, sample)
+                if insured is not None:
+                    rows["social_insurance"].append(insured)
+                    rows["contribution_record"] += contributions
+            yield rows, start + len(batch)
+
+    def enterprise_batches(self) -> Iterator[Batch]:
+        samples = set(self.plan.samples)
+        details = self.details
+        count = len(self.enterprises)
+        for start in range(0, count, ENTERPRISE_BATCH):
+            rows: dict[str, list[Row]] = {
+                "enterprise_registration": [],
+                "enterprise_annual_report": [],
+                "enterprise_license": [],
+                "enterprise_credit_rating": [],
+                "administrative_penalty": [],
+            }
+            stop = min(start + ENTERPRISE_BATCH, count)
+            for position in range(start, stop):
+                e = self.enterprises[position]
+                rows["enterprise_registration"].append(details.registration(e, self.representatives[position]))
+                rows["enterprise_annual_report"].append(details.annual_report(e, self.employers.insured[position]))
+                rows["enterprise_license"] += details.licenses(e)
+                penalties = details.penalties(e, position in samples)
+                rows["administrative_penalty"] += penalties
+                rows["enterprise_credit_rating"].append(details.credit_rating(e, bool(penalties)))
+            yield rows, stop
+
+
+async def _pipeline(
+    batches: Iterator[Batch],
+    write: Callable[[Mapping[str, Sequence[Row]]], Awaitable[None]],
+    report: Progress,
+    stage: str,
+    total: int,
+) -> None:
+    """Write batch after batch. (Generating the next batch in a worker thread while one is
+    written was measured slower: both are mostly Python and contend for the GIL.)"""
+    report(stage, 0, total)
+    for rows, done in batches:
+        await write(rows)
+        report(stage, done, total)
 
 
 async def _write(

@@ -54,10 +54,10 @@ def org_code_check(body: str) -> str:
 
 def org_code(rng: random.Random, new_style: bool) -> str:
     """A 9-character organization code: 8 digits before 2015, `MA` + 6 characters since."""
-    if new_style:
-        body = "MA" + "".join(rng.choice(USCC_ALPHABET) for _ in range(6))
-    else:
+    if not new_style:
         body = f"{rng.randrange(10_000_000, 100_000_000)}"
+        return body + org_code_check(body)
+    body = "MA" + "".join(rng.choice(USCC_ALPHABET) for _ in range(6))
     return body + org_code_check(body)
 
 

@@ -2,22 +2,24 @@
 
 Taken from python-stdnum's `cn/loc` database, the one `stdnum.cn.ric` checks a resident ID's
 birth place against. Each county-level code is listed with the years it was in use
-(`[1983-2014]新市区,[2015-]竞秀区`); `stdnum.cn.ric.validate` accepts a code only if it was
-in use in the birth year. We keep the codes still in use today, with the first year from
-which they have been in use without a gap, so that a birth year can pick a code that both
-validates and names a current place.
+(`[1983-2014]新市区,[2015-]竞秀区`), and `stdnum.cn.ric.validate` accepts a code only if it
+was in use in the birth year. So a person's birth place is drawn among the codes in use in
+their birth year (abolished ones too: older persons' ID numbers often carry one), while the
+places people live and enterprises are registered are divisions in use today, named with
+their current names.
 """
 
 from __future__ import annotations
 
-import bisect
+import random
 import re
 from dataclasses import dataclass
 from functools import cache
 
 from stdnum import numdb
 
-from libraries.synthetic_vocab import ETHNIC_GROUPS, PROVINCE_ABBREVIATIONS
+from libraries.synthetic_codes import Weighted
+from libraries.synthetic_vocab import ETHNIC_GROUPS, PROVINCE_ABBREVIATIONS, PROVINCE_POPULATION
 
 _INTERVAL = re.compile(r"^\[(\d*)-(\d*)\](.*)$")
 # Entries that are groupings, not places: no city name in an address.
@@ -33,7 +35,6 @@ class Division:
     province: str  # 广东省
     city: str  # 深圳市; "" for municipalities' districts and province-administered counties
     county: str  # 南山区; "" when the code is a city without districts (东莞市)
-    valid_from: int  # first year of uninterrupted use (0: always)
 
     @property
     def municipality(self) -> bool:
@@ -116,29 +117,65 @@ def _intervals(value: str) -> list[tuple[int | None, int | None, str]]:
     return result
 
 
-def _current(value: str) -> tuple[str, int] | None:
-    """The current name and the first year of uninterrupted use, or None if no longer in use."""
-    intervals = _intervals(value)
-    start, end, name = intervals[-1]
-    if end is not None:
-        return None
-    for previous_start, previous_end, _ in reversed(intervals[:-1]):
-        if start is None or previous_end is None or previous_end + 1 < start:
-            break
-        start = previous_start
-    return name, start or 0
+def _current(value: str) -> str | None:
+    """The current name, or None if the code is no longer in use."""
+    _, end, name = _intervals(value)[-1]
+    return name if end is None else None
 
 
-@dataclass(frozen=True)
+_Intervals = tuple[tuple[int | None, int | None], ...]  # (first year, last year) of use
+
+
+def _in_use(intervals: _Intervals, year: int) -> bool:
+    return any((start is None or start <= year) and (end is None or year <= end) for start, end in intervals)
+
+
+class _Province:
+    """One province's current divisions, and every county-level code it ever used."""
+
+    def __init__(self, current: list[Division], codes: list[tuple[str, _Intervals]]) -> None:
+        self.current = tuple(current)
+        self.by_prefecture: dict[str, tuple[Division, ...]] = {}
+        for division in current:
+            self.by_prefecture[division.code[:4]] = (*self.by_prefecture.get(division.code[:4], ()), division)
+        self.codes = codes
+        self.by_year: dict[int, tuple[str, ...]] = {}
+
+    def in_use(self, year: int) -> tuple[str, ...]:
+        found = self.by_year.get(year)
+        if found is None:
+            found = self.by_year[year] = tuple(code for code, intervals in self.codes if _in_use(intervals, year))
+        return found
+
+
 class Divisions:
-    """All current county-level divisions, sorted by `valid_from`."""
+    """All divisions; a random one is drawn by province population, then uniformly."""
 
-    items: tuple[Division, ...]
-    valid_from: tuple[int, ...]
+    def __init__(self, provinces: dict[str, _Province]) -> None:
+        self.items = tuple(d for p in provinces.values() for d in p.current)
+        self.provinces = Weighted((p, PROVINCE_POPULATION[code]) for code, p in sorted(provinces.items()))
+        self.current = self.by_code()
 
-    def usable_in(self, year: int) -> int:
-        """How many leading items were in use in `year` (pick an index below it)."""
-        return bisect.bisect_right(self.valid_from, year)
+    def pick(self, rng: random.Random) -> Division:
+        """A division in use today."""
+        province = self.provinces.pick(rng)
+        return province.current[rng.randrange(len(province.current))]
+
+    def birth_place(self, rng: random.Random, year: int) -> tuple[str, Division]:
+        """A code in use in `year` (so that `stdnum.cn.ric` accepts it as a birth place) and a
+        division in use today where the person lives: the same place, or, if its code was
+        abolished, another county of the same prefecture (else of the same province)."""
+        while True:
+            province = self.provinces.pick(rng)
+            codes = province.in_use(year)
+            if codes:
+                code = codes[rng.randrange(len(codes))]
+                break
+        residence = self.current.get(code)
+        if residence is None:
+            nearby = province.by_prefecture.get(code[:4]) or province.current
+            residence = nearby[rng.randrange(len(nearby))]
+        return code, residence
 
     def by_code(self) -> dict[str, Division]:
         return {d.code: d for d in self.items}
@@ -147,31 +184,36 @@ class Divisions:
 @cache
 def divisions() -> Divisions:
     db = numdb.get("cn/loc")
-    found: list[Division] = []
+    provinces: dict[str, _Province] = {}
     for _, province_code, _, province_props, children in db.prefixes:
         if province_code not in PROVINCE_ABBREVIATIONS:
             continue  # 台湾省, 香港, 澳门: no county codes
         province = province_props["province"]
-        current: dict[str, tuple[str, int]] = {}
-        for _, low, _, props, _ in children:
-            entry = _current(props.get("county", "[-0]"))
-            if entry is not None:
-                current[low] = entry
-        for code, (name, since) in sorted(current.items()):
+        current: dict[str, str] = {}
+        codes: list[tuple[str, _Intervals]] = []
+        for _, low, _, props, _ in sorted(children, key=lambda child: child[1]):
+            value = props.get("county", "[-0]")
+            name = _current(value)
+            if name is not None:
+                current[low] = name
+            if not low.endswith("00"):
+                intervals = tuple((start, end) for start, end, n in _intervals(value) if _is_county(n))
+                if intervals:
+                    codes.append((province_code + low, intervals))
+        found: list[Division] = []
+        for code, name in current.items():
             if code.endswith("00"):
                 has_counties = any(
                     other[:2] == code[:2] and not other.endswith("00") and _is_county(n)
-                    for other, (n, _) in current.items()
+                    for other, n in current.items()
                 )
-                if code == "0000" or has_counties or not _is_city(name):
-                    continue
-                found.append(Division(province_code + code, province, name, "", since))  # 东莞市
+                if code != "0000" and not has_counties and _is_city(name):
+                    found.append(Division(province_code + code, province, name, ""))  # 东莞市
             elif _is_county(name):
-                city_entry = current.get(code[:2] + "00")
-                city = city_entry[0] if city_entry and _is_city(city_entry[0]) else ""
-                found.append(Division(province_code + code, province, city, name, since))
-    found.sort(key=lambda d: (d.valid_from, d.code))
-    return Divisions(tuple(found), tuple(d.valid_from for d in found))
+                city = current.get(code[:2] + "00", "")
+                found.append(Division(province_code + code, province, city if _is_city(city) else "", name))
+        provinces[province_code] = _Province(found, codes)
+    return Divisions(provinces)
 
 
 def _is_county(name: str) -> bool:

@@ -85,7 +85,7 @@ def plan_enterprises(
     names: set[str] = set()
     plan = EnterprisePlan([], samples, dict(constraints))
     for index in range(count):
-        division = rng.choice(divisions.items)
+        division = divisions.pick(rng)
         kind = kinds.pick(rng)
         industry = industries.pick(rng)
         # Skewed towards recent years: most enterprises alive today are young.

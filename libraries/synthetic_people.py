@@ -84,13 +84,13 @@ _SURNAMES = Weighted(((s, p), w) for s, p, w in SURNAMES)
 class Person(NamedTuple):
     """What the other libraries' records need to know about a generated person."""
 
-    index: int
+    position: int  # the index of the person in the run
     id_number: str
     name: str
     male: bool
     born: date
     age: int
-    division: Division
+    division: Division  # where the person lives
     marital: str
 
 
@@ -138,9 +138,9 @@ class PersonGenerator:
     def person(self, index: int) -> tuple[Row, Person]:
         rng = self.rng
         born = self._birth_date(self.constraints.get(index))
-        division = self.divisions.items[rng.randrange(self.divisions.usable_in(born.year))]
+        birth_place, division = self.divisions.birth_place(rng, born.year)
         male = rng.random() < 0.512
-        number = self._id_number(division.code, born, male)
+        number = self._id_number(birth_place, born, male)
         age = years_between(born, REFERENCE_DATE)
         surname, surname_pinyin = _SURNAMES.pick(rng)
         era = "o" if born.year < 1975 else "n" if born.year >= 1990 else ""
@@ -156,7 +156,7 @@ class PersonGenerator:
             "gender": "男" if male else "女",
             "ethnicity": ethnicity,
             "birth_date": born,
-            "birth_place_code": division.code,
+            "birth_place_code": birth_place,
             "mobile": self._mobile(index),
             "home_phone": self._home_phone(division.code) if rng.random() < 0.5 else None,
             "email": self._email(surname_pinyin, [p for _, p in given], born) if rng.random() < 0.6 else None,
@@ -381,7 +381,7 @@ class InsuranceGenerator:
         employer = active[int(len(active) * rng.random() ** 2)]
         base = max(3_000, min(35_000, round(rng.lognormvariate(8.85, 0.45))))  # 元/月, median ≈ 7,000
         # 12 digits after the BIN: a bijection of the index, so that accounts are unique.
-        account = (person.index * 7_919_000_003 + self.account_offset) % 10**12
+        account = (person.position * 7_919_000_003 + self.account_offset) % 10**12
         bank = _BANK_BINS.pick(rng)
         insurance: Row = {
             "id_number": person.id_number,

@@ -38,13 +38,15 @@ def catalog_lines(catalog: Catalog) -> list[PolicyLine]:
     for ref in catalog.field_refs():
         f = ref.field
         if f.share_class is ShareClass.UNCONDITIONAL:
-            access = "MASKED" if f.mask_required else "RAW"
+            access, modes = ("MASKED" if f.mask_required else "RAW"), [m.value for m in ref.resource.share_modes]
         elif f.share_class is ShareClass.CONDITIONAL and f.without_grant == "MASKED":
-            access = "MASKED"
+            # A preview is for reading only: checking a conditional field needs a CHECK grant,
+            # or the check would reveal what the mask hides.
+            access, modes = "MASKED", ["QUERY"]
         else:
             continue
-        for mode in ref.resource.share_modes:
-            lines.append((ANY, ref.coordinate, mode.value, ANY, access, ALWAYS_FROM, ALWAYS_UNTIL, "catalog"))
+        for mode in modes:
+            lines.append((ANY, ref.coordinate, mode, ANY, access, ALWAYS_FROM, ALWAYS_UNTIL, "catalog"))
     return lines
 
 

@@ -8,6 +8,7 @@ outcome per claimed field. Checkable is not readable: a stored value never leave
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -52,6 +53,7 @@ async def check(
         raise RequestRefused(ErrorCode.BAD_USER_INPUT, "claim at least one field")
     assert ctx.purpose is not None
     plan = ctx.planner.plan(ctx.application, ctx.purpose, coordinates, mode="CHECK")
+    ctx.check_decisions.update(plan.decisions)
     for coordinate in coordinates:
         if plan[coordinate].access is Access.DENIED:
             raise field_refused(plan[coordinate].reason or ErrorCode.GRANT_REQUIRED)
@@ -71,7 +73,9 @@ async def check(
                 outcome = "MATCH" if actual is not None and normalize(actual) == normalize(value) else "MISMATCH"
             result.append((ref.coordinate, outcome))
         outcomes.append(result)
-    ctx.checks.extend({"outcomes": [o for _, o in r]} for r in outcomes)
+    for result in outcomes:
+        for coordinate, outcome in result:
+            ctx.check_outcomes.setdefault(coordinate, Counter())[outcome] += 1
     return outcomes
 
 

@@ -23,7 +23,9 @@ class RequestContext:
     plan: AccessPlan | None = None
     department_names: dict[str, str] = field(default_factory=dict)
     rows: Counter[str] = field(default_factory=Counter)  # rows read, by resource code
-    checks: list[dict[str, Any]] = field(default_factory=list)  # check outcomes, for the audit record
+    # Data-check decisions and outcome counts by coordinate, for the audit record (never values).
+    check_decisions: dict[str, Decision] = field(default_factory=dict)
+    check_outcomes: dict[str, Counter[str]] = field(default_factory=dict)
     loaders: dict[object, Any] = field(default_factory=dict)
     _by_type: dict[str, list[tuple[FieldRef, Decision]]] | None = None
 

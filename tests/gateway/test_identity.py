@@ -86,3 +86,24 @@ async def test_invalid_id_number_check_digit(gateway: Gateway) -> None:
     assert codes(body) == {"BAD_USER_INPUT"}
     assert body["data"] == {"person": None}
     assert body["errors"][0]["path"] == ["person"]
+
+
+async def test_invalid_credit_code_check_digit(gateway: Gateway) -> None:
+    code = gateway.sample_code
+    wrong = code[:-1] + ("0" if code[-1] != "0" else "1")
+    body = await gateway.query('{ enterprise(creditCode: "%s") { name } }' % wrong)
+    assert codes(body) == {"BAD_USER_INPUT"} and body["data"] == {"enterprise": None}
+
+
+async def test_inactive_operator_is_unauthenticated(gateway: Gateway, settings) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import update
+
+    from store import tables
+
+    async with gateway.runtime.store_engine.begin() as conn:
+        await conn.execute(update(tables.operators).where(tables.operators.c.id == "mz-wangli").values(active=False))
+        await conn.execute(update(tables.policy_state).values(revision=tables.policy_state.c.revision + 1))
+    body = await gateway.query(PROBE % gateway.sample_id)
+    assert codes(body) == {"UNAUTHENTICATED"}
+    other = await gateway.query(PROBE % gateway.sample_id, operator="mz-zhaoqiang")
+    assert "errors" not in other

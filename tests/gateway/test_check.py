@@ -1,0 +1,100 @@
+"""Data check (数据核验): MATCH / MISMATCH / NOT_FOUND per claimed field, never the stored value,
+and a CHECK grant for conditional fields (a QUERY grant or a masked preview never suffices)."""
+
+from __future__ import annotations
+
+import json
+
+from tests.support import Gateway, codes, errors_at
+
+CHECK = 'query($id: ID!, $c: PersonClaims!) { checkPerson(idNumber: $id, claims: $c) { results { field outcome } } }'
+
+
+async def stored(gateway: Gateway, fields: str) -> dict[str, str]:
+    body = await gateway.query('{ person(idNumber: "%s") { %s } }' % (gateway.sample_id, fields))
+    return body["data"]["person"]  # type: ignore[no-any-return]
+
+
+def outcomes(body: dict[str, object]) -> dict[str, str]:
+    return {r["field"]: r["outcome"] for r in body["data"]["checkPerson"]["results"]}  # type: ignore[index]
+
+
+async def test_match_and_mismatch_per_field(gateway: Gateway) -> None:
+    person = await stored(gateway, "name mobile birthDate")
+    body = await gateway.query(CHECK, variables={"id": gateway.sample_id, "c": {
+        "name": person["name"], "mobile": "13000000000", "birthDate": person["birthDate"]}})
+    assert outcomes(body) == {"Person.name": "MATCH", "Person.mobile": "MISMATCH", "Person.birthDate": "MATCH"}
+    text = json.dumps(body, ensure_ascii=False)
+    assert person["mobile"] not in text
+
+
+async def test_normalization_of_claims(gateway: Gateway) -> None:
+    person = await stored(gateway, "name")
+    spaced = " ".join(person["name"])  # inner whitespace
+    full_width_id = gateway.sample_id.translate({ord(c): ord(c) + 0xFEE0 for c in "0123456789"})
+    body = await gateway.query(CHECK, variables={"id": gateway.sample_id.lower(), "c": {"name": f"  {spaced}\t"}})
+    assert outcomes(body) == {"Person.name": "MATCH"}
+    assert full_width_id != gateway.sample_id
+
+
+async def test_unknown_subject_is_not_found(gateway: Gateway) -> None:
+    body = await gateway.query(CHECK, variables={"id": "11010519491231002X", "c": {"name": "张三"}})
+    assert outcomes(body) == {"Person.name": "NOT_FOUND"}
+
+
+async def test_invalid_check_digit_is_refused_before_lookup(gateway: Gateway) -> None:
+    wrong = gateway.sample_id[:-1] + ("1" if gateway.sample_id[-1] == "0" else "0")
+    body = await gateway.query(CHECK, variables={"id": wrong, "c": {"name": "张三"}})
+    assert codes(body) == {"BAD_USER_INPUT"}
+
+
+async def test_masked_preview_is_not_checkable_without_a_check_grant(gateway: Gateway) -> None:
+    body = await gateway.query(CHECK, app_id="scjg-licensing", purpose="ADMINISTRATIVE_BASIS",
+                               variables={"id": gateway.sample_id, "c": {"mobile": "13000000000"}})
+    assert errors_at(body, "checkPerson") == ["GRANT_REQUIRED"]
+    assert body["data"] is None
+
+
+async def test_a_query_grant_does_not_allow_a_check(gateway: Gateway) -> None:
+    # rs-employment's grant is QUERY-only (and expired): a check on a conditional field is refused
+    body = await gateway.query(CHECK, app_id="rs-employment", purpose="BUSINESS_COLLABORATION",
+                               variables={"id": gateway.sample_id, "c": {"mobile": "13000000000"}})
+    assert body["data"] is None and codes(body) <= {"GRANT_REQUIRED", "GRANT_EXPIRED"}
+
+
+async def test_checkable_is_not_readable(gateway: Gateway) -> None:
+    """mz-assistance may check insuranceStatus under its CHECK grant; the check never returns it."""
+    body = await gateway.query(CHECK, variables={"id": gateway.sample_id, "c": {"insuranceStatus": "参保缴费"}})
+    assert set(outcomes(body).values()) <= {"MATCH", "MISMATCH"}
+
+
+async def test_batch_answers_in_input_order(gateway: Gateway) -> None:
+    ids = gateway.credentials["samples"]["idNumbers"][:3]
+    query = 'query($items: [PersonCheckInput!]!) { checkPersons(items: $items) { results { field outcome } } }'
+    items = [{"idNumber": i, "claims": {"name": "不存在的名字"}} for i in ids]
+    items.insert(1, {"idNumber": "11010519491231002X", "claims": {"name": "张三"}})
+    body = await gateway.query(query, variables={"items": items})
+    results = [r["results"][0]["outcome"] for r in body["data"]["checkPersons"]]
+    assert results == ["MISMATCH", "NOT_FOUND", "MISMATCH", "MISMATCH"]
+
+
+async def test_check_is_audited_without_values(gateway: Gateway) -> None:
+    person = await stored(gateway, "name")
+    await gateway.query(CHECK, variables={"id": gateway.sample_id, "c": {"name": person["name"]}})
+    [record] = await gateway.runtime.audit.records(limit=1)
+    assert record["operation"] == "check"
+    assert record["fields"] == {"check:Person.name": "RAW"}
+    assert record["checks"] == {"Person.name": {"MATCH": 1}}
+    text = json.dumps(record, ensure_ascii=False)
+    assert person["name"] not in text and gateway.sample_id not in text
+
+
+async def test_enterprise_check(gateway: Gateway) -> None:
+    query = '''query($c: ID!, $claims: EnterpriseClaims!) {
+        checkEnterprise(creditCode: $c, claims: $claims) { results { field outcome } } }'''
+    info = await gateway.query('{ enterprise(creditCode: "%s") { name legalRepresentative } }' % gateway.sample_code)
+    enterprise = info["data"]["enterprise"]
+    body = await gateway.query(query, variables={"c": gateway.sample_code.lower(), "claims": {
+        "name": enterprise["name"], "legalRepresentative": "某某某"}})
+    results = {r["field"]: r["outcome"] for r in body["data"]["checkEnterprise"]["results"]}
+    assert results == {"Enterprise.name": "MATCH", "Enterprise.legalRepresentative": "MISMATCH"}
