@@ -139,12 +139,18 @@ class _Province:
         for division in current:
             self.by_prefecture[division.code[:4]] = (*self.by_prefecture.get(division.code[:4], ()), division)
         self.codes = codes
-        self.by_year: dict[int, tuple[str, ...]] = {}
+        self.by_year: dict[int, tuple[tuple[str, ...], tuple[str, ...]]] = {}
 
-    def in_use(self, year: int) -> tuple[str, ...]:
+    def in_use(self, year: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The codes in use in `year`: those still in use today, and those since abolished."""
         found = self.by_year.get(year)
         if found is None:
-            found = self.by_year[year] = tuple(code for code, intervals in self.codes if _in_use(intervals, year))
+            codes = [code for code, intervals in self.codes if _in_use(intervals, year)]
+            current = {d.code for d in self.current}
+            found = self.by_year[year] = (
+                tuple(c for c in codes if c in current),
+                tuple(c for c in codes if c not in current),
+            )
         return found
 
 
@@ -167,7 +173,9 @@ class Divisions:
         abolished, another county of the same prefecture (else of the same province)."""
         while True:
             province = self.provinces.pick(rng)
-            codes = province.in_use(year)
+            current, abolished = province.in_use(year)
+            # Mostly a code still in use; an abolished one for some (it was valid at birth).
+            codes = abolished if abolished and (not current or rng.random() < 0.1) else current
             if codes:
                 code = codes[rng.randrange(len(codes))]
                 break
