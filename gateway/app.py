@@ -8,7 +8,8 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.exceptions import HTTPException
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from gateway.graphql_view import GraphQLView
@@ -25,6 +26,14 @@ async def graphql(request: Request) -> Response:
 
 async def ready(request: Request) -> Response:
     return await readyz(request.state.runtime)(request)
+
+
+async def http_error(_request: Request, exc: Exception) -> Response:
+    """Routing errors (404, 405) answer in the GraphQL error shape too."""
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    message = "Use POST /graphql (or GET /graphql for GraphiQL)." if status == 405 else "Not found."
+    body = {"errors": [{"message": message, "extensions": {"code": "BAD_USER_INPUT"}}]}
+    return JSONResponse(body, status_code=status)
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -46,4 +55,5 @@ def create_app(settings: Settings) -> Starlette:
             Route("/metrics", metrics_endpoint(metrics)),
         ],
         lifespan=lifespan,
+        exception_handlers={404: http_error, 405: http_error},
     )

@@ -78,7 +78,9 @@ class GraphQLView:
         query, variables, operation_name = await self._read(request)
         headers = request.headers
         await runtime.refresh_policy()  # principals and grants of the newest policy revision
-        record.application = authenticate(headers, runtime.principals).id
+        application = authenticate(headers, runtime.principals)
+        record.application, record.department = application.id, application.department
+        record.operator = (headers.get("x-operator") or "").strip()[:64] or None  # who tried, even if refused
         document = runtime.documents.get(query)
         operation = get_operation_ast(document, operation_name)
         if operation is None:
@@ -118,9 +120,15 @@ class GraphQLView:
             if decision.access is Access.DENIED and decision.reason:
                 record.denied[f"check:{coordinate}"] = decision.reason.value
         record.checks = {c: dict(counts) for c, counts in ctx.check_outcomes.items()}
-        record.outcome = "SERVED" if not errors else ("PARTIAL" if result.data else "REFUSED")
-        if errors and not result.data:
-            record.code = errors[0]["extensions"]["code"]
+        served_nothing = not result.data or all(v is None for v in result.data.values())
+        codes = [e["extensions"]["code"] for e in errors]
+        if not errors:
+            record.outcome = "SERVED"
+        elif not served_nothing:
+            record.outcome = "PARTIAL"
+        else:
+            record.outcome = "FAILED" if ErrorCode.INTERNAL_ERROR.value in codes else "REFUSED"
+            record.code = codes[0]
         rules = {c: d.rule or "" for c, d in plan.decisions.items() if d.access is Access.MASKED} if plan else {}
         masked = selection.masked_paths(result.data, rules)
         self.metrics.masked_values.inc(len(masked))

@@ -12,7 +12,7 @@ import enum
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 
 import casbin
 from casbin import model as casbin_model
@@ -93,15 +93,26 @@ class _Compiled:
         allowed, line = self.enforcer.enforce_ex(*request, "MASKED")
         withheld = self._why_not_raw(ref)
         if allowed:
-            granted_masked = line[-1] != "catalog" or ref.field.mask_required
-            reason = ErrorCode.MASK_REQUIRED if granted_masked else withheld
+            # Masked because the catalog or a grant in force says so, or as a preview without grant.
+            required = line[-1] != "catalog" or ref.field.mask_required or withheld is ErrorCode.MASK_REQUIRED
+            reason = ErrorCode.MASK_REQUIRED if required else withheld
             return Decision(Access.MASKED, reason, ref.field.mask_rule, line[-1])
+        if withheld is ErrorCode.MASK_REQUIRED:  # a grant in force that does not cover this mode
+            withheld = ErrorCode.GRANT_REQUIRED
         return Decision(Access.DENIED, withheld)
+
+    def resource_access(self, resource_code: str) -> Decision:
+        """A list of a resource's records is served only if the caller may see at least one of
+        its fields; otherwise even the records' existence is withheld, with the fields' reason."""
+        resource = self.policy.catalog.resources[resource_code]
+        decisions = [self.decide(resource.coordinate(f)) for f in resource.fields]
+        if any(d.access is not Access.DENIED for d in decisions):
+            return Decision(Access.RAW)
+        reasons = [d.reason for d in decisions if d.reason is not ErrorCode.FIELD_NOT_SHARED]
+        return Decision(Access.DENIED, reasons[0] if reasons else ErrorCode.FIELD_NOT_SHARED)
 
     def _why_not_raw(self, ref: FieldRef) -> ErrorCode:
         """The most specific reason, from this application's grants for the field."""
-        if ref.field.mask_required:
-            return ErrorCode.MASK_REQUIRED
         conditional = conditional_coordinates(self.policy.catalog, ref.resource.code)
         grants: list[Grant] = [
             g for g in self.policy.grants_by_application.get(self.application, ())
@@ -119,10 +130,18 @@ class _Compiled:
         return ErrorCode.GRANT_REQUIRED
 
 
+CHINA_STANDARD_TIME = timezone(timedelta(hours=8))
+
+
+def today_in_china() -> date:
+    """Grant periods are days in China Standard Time (UTC+8, no daylight saving), wherever the host runs."""
+    return datetime.now(CHINA_STANDARD_TIME).date()
+
+
 class Planner:
     """Plans requests against the current policy version; `replace` swaps versions atomically."""
 
-    def __init__(self, policy: PolicySet, today: Callable[[], date] = date.today) -> None:
+    def __init__(self, policy: PolicySet, today: Callable[[], date] = today_in_china) -> None:
         self._policy = policy
         self._today = today
         self._compiled: OrderedDict[tuple[str, str, str, str, date], _Compiled] = OrderedDict()
@@ -146,6 +165,9 @@ class Planner:
 
     def explain(self, application: str, purpose: str, coordinate: str, mode: str = "QUERY") -> Decision:
         return self._compile(application, purpose, mode).decide(coordinate)
+
+    def plan_resource(self, application: str, purpose: str, resource_code: str, mode: str = "QUERY") -> Decision:
+        return self._compile(application, purpose, mode).resource_access(resource_code)
 
     def _compile(self, application: str, purpose: str, mode: str) -> _Compiled:
         policy, day = self._policy, self._today()

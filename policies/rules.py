@@ -72,6 +72,8 @@ def grant_lines(catalog: Catalog, grant: Grant) -> list[PolicyLine]:
         if ref is None or ref.resource.code != grant.resource or ref.field.share_class is ShareClass.NOT_SHARED:
             continue
         masked = coordinate in grant.mask_fields or ref.field.mask_required
+        if masked and not ref.field.mask_rule:
+            continue  # masking without a rule cannot be honoured: fail closed
         for mode in grant.modes:
             lines.append((
                 app_subject(grant.application), coordinate, mode, grant.purpose,
@@ -119,7 +121,7 @@ class PolicySet:
             lines_by_subject={s: tuple(ls) for s, ls in by_subject.items()},
             groups=groups,
             grants_by_application={a: tuple(gs) for a, gs in by_application.items()},
-            version=_version(model_text, sorted(lines), groups),
+            version=_version(model_text, sorted(lines), groups, grants),
             departments=dict(departments),
         )
 
@@ -130,8 +132,12 @@ class PolicySet:
         return [line for s in subjects for line in self.lines_by_subject.get(s, ())]
 
 
-def _version(model_text: str, lines: Sequence[PolicyLine], groups: Sequence[GroupLine]) -> str:
+def _version(model_text: str, lines: Sequence[PolicyLine], groups: Sequence[GroupLine], grants: Sequence[Grant]) -> str:
+    """A content hash: the same policy has the same version on every worker. Grants count in
+    full (a suspension changes the reasons given even when it changes no line)."""
     digest = hashlib.sha256(model_text.encode())
+    for grant in sorted(grants, key=lambda g: g.id):
+        digest.update(repr(grant).encode() + b"\n")
     for line in lines:
         digest.update("\x1f".join(line).encode() + b"\n")
     for group in groups:

@@ -10,7 +10,8 @@ from typing import Any
 from graphql import GraphQLResolveInfo
 from stdnum.cn import ric, uscc
 
-from gateway.errors import ErrorCode, RequestRefused
+from gateway.errors import ErrorCode, RequestRefused, field_refused
+from policies.planner import Access
 from resolvers.context import RequestContext
 from resolvers.loaders import entity_loader, record_list_loader
 from resolvers.pagination import check_page_size, decode_cursor, encode_cursor
@@ -41,6 +42,14 @@ def context(info: Any) -> RequestContext:
     return ctx
 
 
+def ensure_resource_visible(ctx: RequestContext, resource: Resource) -> None:
+    """Lists and relations reveal which records exist: refuse them, before any read, when the
+    caller may see none of the resource's fields."""
+    decision = ctx.planner.plan_resource(ctx.application, ctx.purpose or "", resource.code)
+    if decision.access is Access.DENIED:
+        raise field_refused(decision.reason or ErrorCode.GRANT_REQUIRED)
+
+
 def normalize_key(entity: Entity, value: str) -> str:
     """Validate an ID number (GB 11643) or credit code (GB 32100) with its check digit."""
     module = ric if entity is Entity.PERSON else uscc
@@ -64,6 +73,7 @@ def entity_list(resource: Resource) -> Callable[..., Awaitable[Connection]]:
     async def resolve(info: GraphQLResolveInfo, first: int, after: str | None) -> Connection:
         ctx = context(info)
         limit = check_page_size(first)
+        ensure_resource_visible(ctx, resource)
         loader = entity_loader(ctx, resource.entity)
         columns = ctx.allowed_columns(resource.type_name, resource.code)
         rows = await ctx.sources[resource.library].page(resource, columns, decode_cursor(after), limit + 1)
@@ -83,6 +93,7 @@ def record_list(resource: Resource) -> Callable[..., Awaitable[Connection]]:
     async def resolve(info: GraphQLResolveInfo, first: int, after: str | None) -> Connection:
         ctx = context(info)
         limit = check_page_size(first)
+        ensure_resource_visible(ctx, resource)
         columns = ctx.allowed_columns(resource.type_name, resource.code)
         rows = await ctx.sources[resource.library].page(resource, columns, decode_cursor(after), limit + 1)
         rows, more = rows[:limit], len(rows) > limit
@@ -99,6 +110,8 @@ def nested_records(resource: Resource) -> Callable[..., Awaitable[list[Record]]]
     assert resource.cardinality is Cardinality.MANY
 
     async def resolve(root: Record, info: GraphQLResolveInfo) -> list[Record]:
-        return await record_list_loader(context(info), resource).load(root.key)
+        ctx = context(info)
+        ensure_resource_visible(ctx, resource)
+        return await record_list_loader(ctx, resource).load(root.key)
 
     return resolve

@@ -21,8 +21,9 @@ def decode_cursor(cursor: str | None) -> int:
         return 0
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if text.startswith(_PREFIX) and text[len(_PREFIX):].isdigit():
-            return int(text[len(_PREFIX):])
+        digits = text[len(_PREFIX):]
+        if text.startswith(_PREFIX) and digits.isdigit() and len(digits) <= 18:
+            return int(digits)
     except (binascii.Error, UnicodeDecodeError, ValueError):
         pass
     raise RequestRefused(ErrorCode.BAD_USER_INPUT, "`after` is not a cursor this gateway issued")

@@ -85,6 +85,7 @@ class CatalogError(ValueError):
 RESOURCE_CODE = re.compile(r"^[1-3]-\d{2}-\d{3}-\d{3}/\d{6}$")
 GRAPHQL_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
 SQL_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+RESERVED_NAMES = frozenset({"key"})  # attributes of resolvers.records.Record
 
 
 @dataclass(frozen=True)
@@ -117,8 +118,8 @@ class Field:
 
     def validate(self, resource: Resource) -> None:
         where = f"field {resource.type_name}.{self.name} of resource {resource.code}"
-        if not GRAPHQL_NAME.match(self.name):
-            raise CatalogError(f"{where}: name must be a GraphQL name")
+        if not GRAPHQL_NAME.match(self.name) or self.name in RESERVED_NAMES:
+            raise CatalogError(f"{where}: name must be a GraphQL name other than {sorted(RESERVED_NAMES)}")
         if not SQL_NAME.match(self.column):
             raise CatalogError(f"{where}: column must be lower_snake_case")
         if self.share_class is ShareClass.NOT_SHARED and not self.legal_basis:

@@ -15,13 +15,27 @@ def person_query(fields: str) -> str:
 
 async def test_unconditional_fields_are_raw_for_every_application(gateway: Gateway) -> None:
     for app_id, purpose in [("mz-assistance", PURPOSE), ("scjg-licensing", "ADMINISTRATIVE_BASIS")]:
-        body = await gateway.query(person_query("name gender birthDate"), app_id=app_id, purpose=purpose,
+        body = await gateway.query(person_query("name gender ethnicity"), app_id=app_id, purpose=purpose,
                                    variables={"id": gateway.sample_id})
         person = body["data"]["person"]
-        assert "errors" not in body
+        assert "errors" not in body and body["extensions"]["masked"] == []
         assert len(person["name"]) >= 2 and "*" not in person["name"]
         assert person["gender"] in {"男", "女"}
-        assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", person["birthDate"])
+        assert person["ethnicity"].endswith("族")
+
+
+async def test_masked_id_number_cannot_be_rebuilt_from_the_birth_date(gateway: Gateway) -> None:
+    """The idNumber mask hides exactly the birth date, so without a grant the birth date is
+    served as its year only; with the grant both are raw."""
+    bare = await gateway.query(person_query("idNumber birthDate"), app_id="scjg-licensing",
+                               purpose="ADMINISTRATIVE_BASIS", variables={"id": gateway.sample_id})
+    person = bare["data"]["person"]
+    assert person["birthDate"] == gateway.sample_id[6:10]
+    assert gateway.sample_id[10:14] not in person["idNumber"] + person["birthDate"]
+    granted = await gateway.query(person_query("idNumber birthDate"), variables={"id": gateway.sample_id})
+    person = granted["data"]["person"]
+    assert person["idNumber"] == gateway.sample_id
+    assert person["birthDate"] == f"{gateway.sample_id[6:10]}-{gateway.sample_id[10:12]}-{gateway.sample_id[12:14]}"
 
 
 async def test_conditional_preview_is_masked_without_a_grant(gateway: Gateway) -> None:
@@ -129,8 +143,14 @@ async def test_nested_records_and_lists_obey_the_plan(gateway: Gateway) -> None:
     assert person["licenses"] and all("*" in lic["licenseNumber"] for lic in person["licenses"])
     assert {tuple(m["path"][:3]) for m in body["extensions"]["masked"]} == {
         ("person", "licenses", i) for i in range(len(person["licenses"]))}
-    assert person["contributions"] and all(c["amount"] is None for c in person["contributions"])
-    assert set(errors_at(body, "person", "contributions", 0, "amount")) == {"GRANT_REQUIRED"}
+    # every ContributionRecord field is refused to this caller: not even the records' existence leaks
+    assert person["contributions"] is None
+    assert errors_at(body, "person", "contributions") == ["GRANT_REQUIRED"]
+    listing = await gateway.query("{ contributionRecords(first: 5) { edges { cursor } } }",
+                                  app_id="scjg-licensing", purpose="ADMINISTRATIVE_BASIS")
+    assert listing["data"] is None and codes(listing) == {"GRANT_REQUIRED"}
+    granted = await gateway.query(query, variables={"id": gateway.sample_id})
+    assert granted["data"]["person"]["contributions"]
 
 
 async def test_list_pagination_with_opaque_cursors(gateway: Gateway) -> None:

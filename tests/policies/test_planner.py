@@ -141,3 +141,30 @@ def test_decisions_are_compiled_once_per_key() -> None:
     compiled.enforcer.enforce_ex = counting  # type: ignore[method-assign]
     second = p.plan("app1", "P1", ["Person.maritalStatus", "Person.name"])
     assert calls == 0 and first.decisions == second.decisions
+
+
+def test_denied_reason_is_never_mask_required() -> None:
+    decision = planner().explain("app1", "P1", "Person.bankAccountMasked")
+    assert (decision.access, decision.reason) == (Access.DENIED, ErrorCode.GRANT_REQUIRED)
+
+
+def test_a_suspension_changes_the_version_even_without_changing_a_line() -> None:
+    suspended = PolicySet.build(CATALOG, [grant(status=GrantStatus.SUSPENDED)], {"app1": "D1"})
+    revoked = PolicySet.build(CATALOG, [grant(status=GrantStatus.REVOKED)], {"app1": "D1"})
+    assert suspended.version != revoked.version
+
+
+def test_resource_lists_are_refused_when_no_field_is_visible() -> None:
+    contributions = "2-01-002-001/000001"
+    decision = planner().plan_resource("app1", "P1", contributions)
+    assert (decision.access, decision.reason) == (Access.DENIED, ErrorCode.GRANT_REQUIRED)
+    assert planner(grant(resource=contributions, fields=())).plan_resource("app1", "P1", contributions).access \
+        is Access.RAW
+
+
+def test_grant_periods_are_days_in_china_standard_time() -> None:
+    from datetime import datetime, timezone
+
+    from policies.planner import CHINA_STANDARD_TIME
+
+    assert CHINA_STANDARD_TIME.utcoffset(datetime.now(timezone.utc)).total_seconds() == 8 * 3600  # type: ignore[union-attr]
