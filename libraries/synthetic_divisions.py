@@ -81,7 +81,7 @@ class Division:
 
 
 _ETHNIC_STEMS = sorted(
-    {stem for name, _ in ETHNIC_GROUPS for stem in (name, name.removesuffix("族"))}, key=len, reverse=True
+    {stem for name, _ in ETHNIC_GROUPS for stem in (name, name.removesuffix("族"))}, key=lambda s: (-len(s), s)
 )
 
 

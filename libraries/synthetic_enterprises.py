@@ -152,9 +152,9 @@ class EnterpriseDetails:
     def annual_report(self, e: Enterprise, insured: int) -> Row:
         rng = self.rng
         small = e.kind.name_suffix not in ("有限公司", "股份有限公司")
-        employees = max(insured, round(rng.lognormvariate(1.5 if small else 2.6, 1.1)))
+        employees = max(insured, 1, round(rng.lognormvariate(1.5 if small else 2.6, 1.1)))
         per_head = rng.lognormvariate(12.6, 0.6)  # 元 of revenue per employee, median ≈ 300,000
-        revenue = round(max(employees, 1) * per_head * 100)
+        revenue = round(employees * per_head * 100)
         tax = round(revenue * rng.uniform(0.005, 0.08))
         return {
             "credit_code": e.credit_code,

@@ -8,9 +8,9 @@ outcome per claimed field. Checkable is not readable: a stored value never leave
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal

@@ -4,7 +4,10 @@ same rows for the same seed (on SQLite, and on PostgreSQL when a server answers)
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
+import subprocess
+import sys
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -303,6 +306,32 @@ async def test_same_seed_same_rows_other_seed_other_rows(catalog: Catalog, tmp_p
     assert other[0] != first[0]
     for table in TABLES:
         assert other[1][table] != first[1][table], table
+
+
+def _digest(samples: Samples, rows: Rows) -> str:
+    return hashlib.sha256(repr((samples, sorted(rows.items()))).encode()).hexdigest()
+
+
+_DIGEST_SCRIPT = """
+import asyncio, sys
+from pathlib import Path
+from tests.libraries.test_synthetic import _digest, build, sqlite_engines
+from schema.loader import load_catalog
+samples, rows, _ = asyncio.run(build(load_catalog(), sqlite_engines(Path(sys.argv[1])), 200, 3))
+print(_digest(samples, rows))
+"""
+
+
+@pytest.mark.asyncio
+async def test_same_rows_in_another_process_with_another_hash_seed(catalog: Catalog, tmp_path: Path) -> None:
+    samples, rows, _ = await build(catalog, sqlite_engines(tmp_path / "here"), 200, 3)
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONHASHSEED": "12345", "PYTHONPATH": str(root)}
+    there = subprocess.run(
+        [sys.executable, "-c", _DIGEST_SCRIPT, str(tmp_path / "there")],
+        cwd=root, env=env, capture_output=True, text=True, check=True, timeout=120,
+    )
+    assert there.stdout.strip() == _digest(samples, rows)
 
 
 @pytest.mark.asyncio

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date
 
 import pytest
 
@@ -163,8 +163,8 @@ def test_resource_lists_are_refused_when_no_field_is_visible() -> None:
 
 
 def test_grant_periods_are_days_in_china_standard_time() -> None:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from policies.planner import CHINA_STANDARD_TIME
 
-    assert CHINA_STANDARD_TIME.utcoffset(datetime.now(timezone.utc)).total_seconds() == 8 * 3600  # type: ignore[union-attr]
+    assert CHINA_STANDARD_TIME.utcoffset(datetime.now(UTC)).total_seconds() == 8 * 3600  # type: ignore[union-attr]
