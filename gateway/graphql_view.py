@@ -106,7 +106,7 @@ class GraphQLView:
         ctx = RequestContext(
             request_id=record.request_id, application=caller.application.id, purpose=caller.purpose,
             catalog=runtime.catalog, planner=planner, sources=runtime.sources, plan=plan,
-            department_names={d.code: d.name for d in runtime.principals.departments.values()},
+            department_names=runtime.department_names,
         )
         result = execute(runtime.graphql_schema, document, context_value=ctx, variable_values=variables,
                          operation_name=operation_name)

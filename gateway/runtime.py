@@ -58,6 +58,10 @@ class Runtime:
     policy_revision: int = 0
     policy_checked_at: float = field(default_factory=time.monotonic)
     policy_error: str | None = None
+    department_names: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.department_names = self.principals.department_names
 
     @classmethod
     async def open(cls, settings: Settings) -> Runtime:
@@ -97,6 +101,7 @@ class Runtime:
                 grants = await repository.load_grants(self.store_engine)
                 self.planner.replace(PolicySet.build(self.catalog, grants, principals.application_departments()))
                 self.principals, self.policy_revision = principals, revision
+                self.department_names = principals.department_names
             self.policy_error = None
         except Exception as exc:  # keep serving the last good version; readiness says why
             self.policy_error = type(exc).__name__

@@ -60,6 +60,10 @@ class Principals:
     operators: dict[str, Operator]
     purposes: dict[str, Purpose]
 
+    @property
+    def department_names(self) -> dict[str, str]:
+        return {d.code: d.name for d in self.departments.values()}
+
     def application_departments(self) -> dict[str, str]:
         return {a.id: a.department for a in self.applications_by_token.values()}
 

@@ -29,12 +29,13 @@ async def test_match_and_mismatch_per_field(gateway: Gateway) -> None:
 
 
 async def test_normalization_of_claims(gateway: Gateway) -> None:
-    person = await stored(gateway, "name")
-    spaced = " ".join(person["name"])  # inner whitespace
-    full_width_id = gateway.sample_id.translate({ord(c): ord(c) + 0xFEE0 for c in "0123456789"})
-    body = await gateway.query(CHECK, variables={"id": gateway.sample_id.lower(), "c": {"name": f"  {spaced}\t"}})
-    assert outcomes(body) == {"Person.name": "MATCH"}
-    assert full_width_id != gateway.sample_id
+    person = await stored(gateway, "name mobile")
+    spaced = " ".join(person["name"])  # inner and surrounding whitespace
+    full_width_mobile = person["mobile"].translate({ord(c): ord(c) + 0xFEE0 for c in "0123456789"})
+    assert full_width_mobile != person["mobile"]
+    body = await gateway.query(CHECK, variables={"id": gateway.sample_id.lower(), "c": {
+        "name": f"  {spaced}\t", "mobile": full_width_mobile}})
+    assert outcomes(body) == {"Person.name": "MATCH", "Person.mobile": "MATCH"}
 
 
 async def test_unknown_subject_is_not_found(gateway: Gateway) -> None:

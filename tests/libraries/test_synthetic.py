@@ -8,7 +8,6 @@ import hashlib
 import os
 import subprocess
 import sys
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from datetime import date
@@ -18,7 +17,6 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from stdnum import luhn
 from stdnum.cn import ric, uscc
@@ -40,6 +38,7 @@ from libraries.synthetic_vocab import BANK_BINS, MOBILE_PREFIXES
 from libraries.tables import library_metadata
 from schema.catalog import Catalog
 from schema.loader import load_catalog
+from tests.postgres import temporary_databases
 
 PERSONS = 2_000
 SEED = 20_240_601
@@ -351,31 +350,12 @@ async def test_refuses_filled_tables_unless_replacing(catalog: Catalog, tmp_path
             await engine.dispose()
 
 
-POSTGRES = os.environ.get("GATEWAY_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
-
-
-async def _admin(statements: list[str]) -> None:
-    engine = create_async_engine(POSTGRES, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as conn:
-            for statement in statements:
-                await conn.execute(text(statement))
-    finally:
-        await engine.dispose()
 
 
 @pytest.fixture
 def postgres_urls() -> Iterator[dict[str, str]]:
-    prefix = f"gw_synthetic_{uuid.uuid4().hex[:8]}"
-    try:
-        asyncio.run(_admin([f"CREATE DATABASE {prefix}_{code}" for code in LIBRARIES]))
-    except Exception as exc:  # no server here: say so, unless CI requires it
-        if os.environ.get("GATEWAY_TEST_REQUIRE_POSTGRES"):
-            raise
-        pytest.skip(f"PostgreSQL not reachable at {make_url(POSTGRES).render_as_string()}: {type(exc).__name__}")
-    base = make_url(POSTGRES)
-    yield {code: base.set(database=f"{prefix}_{code}").render_as_string(hide_password=False) for code in LIBRARIES}
-    asyncio.run(_admin([f"DROP DATABASE IF EXISTS {prefix}_{code} WITH (FORCE)" for code in LIBRARIES]))
+    with temporary_databases("synthetic", LIBRARIES) as urls:
+        yield urls
 
 
 @pytest.mark.postgres

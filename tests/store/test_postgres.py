@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,42 +16,21 @@ from typing import Any
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from demo.build import build_demo
 from gateway.app import create_app
 from gateway.settings import LIBRARY_CODES, Settings
+from tests.postgres import temporary_databases
 from tests.support import Gateway
 
 pytestmark = pytest.mark.postgres
-SERVER = os.environ.get("GATEWAY_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
 STORES = ("platform", "audit", *LIBRARY_CODES)
-
-
-async def _admin(statements: list[str]) -> None:
-    engine = create_async_engine(SERVER, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as conn:
-            for statement in statements:
-                await conn.execute(text(statement))
-    finally:
-        await engine.dispose()
 
 
 @pytest.fixture(scope="module")
 def postgres_databases() -> Iterator[dict[str, str]]:
-    prefix = f"gw_test_{uuid.uuid4().hex[:8]}"
-    try:
-        asyncio.run(_admin([f"CREATE DATABASE {prefix}_{name}" for name in STORES]))
-    except Exception as exc:  # no server here: say so, unless CI requires it
-        if os.environ.get("GATEWAY_TEST_REQUIRE_POSTGRES"):
-            raise
-        pytest.skip(f"PostgreSQL not reachable at {make_url(SERVER).render_as_string()}: {type(exc).__name__}")
-    base = make_url(SERVER)
-    yield {name: base.set(database=f"{prefix}_{name}").render_as_string(hide_password=False) for name in STORES}
-    asyncio.run(_admin([f"DROP DATABASE IF EXISTS {prefix}_{name} WITH (FORCE)" for name in STORES]))
+    with temporary_databases("test", STORES) as urls:
+        yield urls
 
 
 @pytest.fixture(scope="module")
