@@ -23,6 +23,9 @@ class AuditRecord:
     policy_version: str | None = None
     fields: dict[str, str] = field(default_factory=dict)  # coordinate → RAW / MASKED / DENIED
     denied: dict[str, str] = field(default_factory=dict)  # coordinate → reason code
+    masks: dict[str, dict[str, str]] = field(default_factory=dict)  # coordinate → {rule, source} when MASKED
+    uses: dict[str, list[str]] = field(default_factory=dict)  # coordinate → filter / sort / group
+    scrubbed: dict[str, int] = field(default_factory=dict)  # coordinate → free-text values with identifiers masked
     rows: dict[str, int] = field(default_factory=dict)  # resource code → rows read
     checks: dict[str, dict[str, int]] = field(default_factory=dict)  # coordinate → outcome → count
     client: str | None = None

@@ -93,6 +93,7 @@ def _grant(declared: dict[str, Any], today: date) -> Grant:
         valid_from=today + timedelta(days=declared["from_days"]),
         valid_until=today + timedelta(days=declared["until_days"]),
         status=GrantStatus(declared["status"]), mask_fields=tuple(declared.get("mask_fields", ())),
+        mask_rules=dict(declared.get("mask_rules", {})),
     )
 
 

@@ -43,6 +43,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.PURPOSE_REQUIRED: 400,
     ErrorCode.BAD_USER_INPUT: 400,
     ErrorCode.QUERY_TOO_COMPLEX: 400,
+    ErrorCode.FILTER_NOT_ALLOWED: 400,
     ErrorCode.FORBIDDEN: 403,
     ErrorCode.RATE_LIMITED: 429,
     ErrorCode.QUOTA_EXCEEDED: 429,

@@ -29,6 +29,7 @@ from gateway.runtime import Runtime
 from policies.planner import Access
 from resolvers.context import RequestContext
 from resolvers.datasource import LibraryUnavailable
+from resolvers.entities import oracle_message
 from schema.selection import Selection
 
 log = logging.getLogger(__name__)
@@ -99,14 +100,19 @@ class GraphQLView:
         record.policy_version = planner.policy_version
         coordinates = [c for c in selection.coordinates() if c in runtime.catalog.by_coordinate]
         plan = None
+        if caller.purpose is not None:
+            self._refuse_oracles(selection, variables, caller.application.id, caller.purpose, record)
         if coordinates and caller.purpose is not None:
             plan = planner.plan(caller.application.id, caller.purpose, coordinates)
             record.fields = {c: d.access.value for c, d in plan.decisions.items()}
-            record.denied = {c: d.reason.value for c, d in plan.decisions.items() if d.access is Access.DENIED and d.reason}
+            record.denied = {c: d.reason.value for c, d in plan.decisions.items()
+                             if d.access is Access.DENIED and d.reason}
+            record.masks = {c: {"rule": d.rule or "", "source": d.rule_source or ""}
+                            for c, d in plan.decisions.items() if d.access is Access.MASKED}
         ctx = RequestContext(
             request_id=record.request_id, application=caller.application.id, purpose=caller.purpose,
-            catalog=runtime.catalog, planner=planner, sources=runtime.sources, plan=plan,
-            department_names=runtime.department_names,
+            catalog=runtime.catalog, planner=planner, sources=runtime.sources, cursors=runtime.cursors,
+            keys=runtime.keys, plan=plan, department_names=runtime.department_names,
         )
         result = execute(runtime.graphql_schema, document, context_value=ctx, variable_values=variables,
                          operation_name=operation_name)
@@ -115,10 +121,11 @@ class GraphQLView:
         assert isinstance(result, ExecutionResult)
         errors = [self._format(e, record.request_id) for e in result.errors or []]
         record.rows = dict(ctx.rows)
-        for coordinate, decision in ctx.check_decisions.items():
-            record.fields.setdefault(f"check:{coordinate}", decision.access.value)
+        record.scrubbed = dict(ctx.scrubbed)
+        for label, decision in ctx.side_decisions.items():
+            record.fields.setdefault(label, decision.access.value)
             if decision.access is Access.DENIED and decision.reason:
-                record.denied[f"check:{coordinate}"] = decision.reason.value
+                record.denied[label] = decision.reason.value
         record.checks = {c: dict(counts) for c, counts in ctx.check_outcomes.items()}
         served_nothing = not result.data or all(v is None for v in result.data.values())
         codes = [e["extensions"]["code"] for e in errors]
@@ -135,8 +142,23 @@ class GraphQLView:
         body: dict[str, Any] = {"data": result.data}
         if errors:
             body["errors"] = errors
-        body["extensions"] = {"policyVersion": planner.policy_version, "masked": masked}
+        body["extensions"] = {"policyVersion": planner.policy_version, "masked": masked, "maskRules": record.masks}
+        if record.scrubbed:
+            body["extensions"]["freeTextMasked"] = record.scrubbed
         return 200, body
+
+    def _refuse_oracles(self, selection: Selection, variables: dict[str, Any] | None, application: str, purpose: str,
+                        record: AuditRecord) -> None:
+        """Filters, sort keys and group keys on fields the caller does not see raw would let it
+        probe the hidden values: the whole request is refused before anything runs."""
+        uses = selection.argument_uses(self.runtime.catalog, variables)
+        if not uses:
+            return
+        record.uses = {c: sorted(u) for c, u in sorted(uses.items())}
+        plan = self.runtime.planner.plan(application, purpose, uses)
+        for coordinate, decision in sorted(plan.decisions.items()):
+            if decision.access is not Access.RAW:
+                raise RequestRefused(ErrorCode.FILTER_NOT_ALLOWED, oracle_message(coordinate, decision))
 
     async def _read(self, request: Request) -> tuple[str, dict[str, Any] | None, str | None]:
         if request.method == "GET":
@@ -203,7 +225,10 @@ def _operation_name(roots: set[str]) -> str:
         return "introspection"
     if roots <= INTROSPECTION_ROOTS | OPERATOR_ROOTS:
         return "catalog"
-    return "check" if all(r.startswith("check") for r in roots - INTROSPECTION_ROOTS) else "query"
+    data_roots = roots - INTROSPECTION_ROOTS
+    if all(r.startswith("check") for r in data_roots):
+        return "check"
+    return "unmask" if data_roots == {"unmask"} else "query"
 
 
 def _json_object(text: str | None, what: str) -> dict[str, Any]:

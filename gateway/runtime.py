@@ -14,9 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from audit import AuditStore
 from gateway.documents import DocumentCache
 from gateway.settings import Settings
+from masking import KeyRing
 from policies.planner import Planner
 from policies.rules import PolicySet
 from resolvers.datasource import LibrarySource, library_sources
+from resolvers.pagination import CursorCodec
 from schema.builder import build_schema
 from schema.catalog import Catalog
 from store import repository
@@ -59,6 +61,8 @@ class Runtime:
     policy_checked_at: float = field(default_factory=time.monotonic)
     policy_error: str | None = None
     department_names: dict[str, str] = field(default_factory=dict)
+    keys: KeyRing | None = None
+    cursors: CursorCodec = field(default_factory=lambda: CursorCodec(KeyRing.generate().derive("cursor")))
 
     def __post_init__(self) -> None:
         self.department_names = self.principals.department_names
@@ -72,14 +76,17 @@ class Runtime:
         catalog = await repository.load_catalog(store_engine)
         principals = await repository.load_principals(store_engine)
         grants = await repository.load_grants(store_engine)
+        overrides = await repository.load_mask_overrides(store_engine)
         revision = await repository.policy_revision(store_engine)
-        planner = Planner(PolicySet.build(catalog, grants, principals.application_departments()))
+        keys = KeyRing.from_file(settings.masking_key_path, create=True)
+        planner = Planner(PolicySet.build(catalog, grants, principals.application_departments(),
+                                          mask_overrides=overrides), keys=keys)
         schema = build_schema(catalog)
         return cls(
             settings=settings, store_engine=store_engine, audit=audit, library_engines=library_engines,
             catalog=catalog, principals=principals, planner=planner, schema=schema,
             sources=library_sources(catalog, library_engines), documents=DocumentCache(schema._schema),
-            policy_revision=revision,
+            policy_revision=revision, keys=keys, cursors=CursorCodec(keys.derive("cursor")),
         )
 
     @property
@@ -99,7 +106,9 @@ class Runtime:
             if revision != self.policy_revision:
                 principals = await repository.load_principals(self.store_engine)
                 grants = await repository.load_grants(self.store_engine)
-                self.planner.replace(PolicySet.build(self.catalog, grants, principals.application_departments()))
+                overrides = await repository.load_mask_overrides(self.store_engine)
+                self.planner.replace(PolicySet.build(self.catalog, grants, principals.application_departments(),
+                                                     mask_overrides=overrides))
                 self.principals, self.policy_revision = principals, revision
                 self.department_names = principals.department_names
             self.policy_error = None

@@ -24,6 +24,9 @@ SETTINGS: dict[str, str] = {
     "GATEWAY_GRAPHIQL": "Serve GraphiQL on GET /graphql: true or false (default true).",
     "GATEWAY_MAX_BODY_BYTES": "Largest request body accepted, in bytes (default 65536).",
     "GATEWAY_POLICY_REFRESH_SECONDS": "How often a worker checks the store for a new policy version (default 1).",
+    "GATEWAY_MASKING_KEY_FILE": "The platform's masking key (pseudonyms, reversible tokens, cursors), base64 in a "
+    "file readable only by the gateway; created on first start when missing (default <data dir>/keys/masking.key). "
+    "Every worker of one deployment must read the same file.",
 }
 
 
@@ -42,6 +45,7 @@ class Settings:
     graphiql: bool = True
     max_body_bytes: int = 65536
     policy_refresh_seconds: float = 1.0
+    masking_key_file: Path | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -61,7 +65,12 @@ class Settings:
             graphiql=env.get("GATEWAY_GRAPHIQL", "true").lower() in ("1", "true", "yes"),
             max_body_bytes=int(env.get("GATEWAY_MAX_BODY_BYTES", "65536")),
             policy_refresh_seconds=float(env.get("GATEWAY_POLICY_REFRESH_SECONDS", "1")),
+            masking_key_file=Path(env["GATEWAY_MASKING_KEY_FILE"]) if env.get("GATEWAY_MASKING_KEY_FILE") else None,
         )
+
+    @property
+    def masking_key_path(self) -> Path:
+        return self.masking_key_file or self.data_dir / "keys" / "masking.key"
 
     @property
     def credentials_path(self) -> Path:

@@ -1,11 +1,13 @@
-"""Shared building blocks for the masking rules.
+"""Shared building blocks for the masking strategies.
 
-Every rule is a tiny pure function wrapped in a :class:`MaskRule`.  The
-wrapper, not the individual strategies, owns the cross-cutting guarantees:
+A strategy's builder returns a *core*: a plain function from a value (or, for
+text strategies, from a ``str``) to the masked value.  The core may raise or
+see odd input; :func:`masking.compiler.compile_rule` wraps it once so that the
+cross-cutting guarantees hold for every rule:
 
 * ``None`` passes through untouched (absence of data is not sensitive);
 * a value of an unexpected type never leaks: it becomes :data:`REDACTED`;
-* a rule never raises.  A bug inside a strategy must not turn into either a
+* a masker never raises.  A bug inside a strategy must not turn into either a
   crashed query or an unmasked value, so any exception is converted into
   :data:`REDACTED` ("fail closed").
 """
@@ -13,37 +15,20 @@ wrapper, not the individual strategies, owns the cross-cutting guarantees:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+
+Masker = Callable[[object], object]
+"""A compiled rule: value in, masked value out; never raises."""
+
+TextCore = Callable[[str], object]
+"""The core of a text strategy: sees only ``str`` (integers are converted first)."""
 
 REDACTED = "***"
 """Fixed marker used whenever a value cannot be masked by its normal shape."""
 
 STAR = "*"
 
-
-@dataclass(frozen=True, slots=True)
-class MaskRule:
-    """A named, documented, one-way desensitization strategy.
-
-    ``description`` is a single English sentence with an example; it is shown
-    to data consumers in the docs and the field catalog, so it must describe
-    the output shape precisely.
-    """
-
-    name: str
-    description: str
-    strategy: Callable[[object], object] = field(repr=False, compare=False)
-
-    def __call__(self, value: object) -> object:
-        """Mask ``value``; ``None`` stays ``None`` and errors fail closed."""
-        if value is None:
-            return None
-        try:
-            return self.strategy(value)
-        # Deliberately broad: whatever goes wrong inside a strategy, the value
-        # must neither leak unmasked nor crash the whole query (fail closed).
-        except Exception:  # noqa: BLE001
-            return REDACTED
+MAX_KEEP = 8
+"""Upper bound of every ``head``/``tail`` parameter: at most 8 characters kept at each end."""
 
 
 def stars(count: int) -> str:
@@ -58,9 +43,24 @@ def keep_ends(text: str, head: int, tail: int) -> str:
     character to be hidden, every character is starred instead: showing the
     "kept" parts of a short value would reveal all of it.
     """
-    if len(text) <= head + tail:
-        return stars(len(text))
-    return text[:head] + stars(len(text) - head - tail) + text[len(text) - tail :]
+    length = len(text)
+    if length <= head + tail:
+        return STAR * length
+    return text[:head] + STAR * (length - head - tail) + text[length - tail :]
+
+
+def keep_ends_fixed(length: int, head: int, tail: int) -> Callable[[str], str]:
+    """Return :func:`keep_ends` specialised for texts of exactly ``length`` characters.
+
+    The stars and slice bounds are computed once, which is what makes the
+    fixed-shape rules (mobile numbers, ID numbers ...) cheap on the hot path.
+    """
+    if length <= head + tail:
+        hidden = STAR * length
+        return lambda text: hidden
+    middle = STAR * (length - head - tail)
+    end = length - tail
+    return lambda text: text[:head] + middle + text[end:]
 
 
 def as_text(value: object) -> str | None:
@@ -75,19 +75,3 @@ def as_text(value: object) -> str | None:
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     return None
-
-
-def text_rule(name: str, description: str, strategy: Callable[[str], str]) -> MaskRule:
-    """Build a rule whose strategy works on text.
-
-    Non-text input becomes :data:`REDACTED` so that a schema mismatch (e.g. a
-    list where a string was expected) can never bypass masking.
-    """
-
-    def apply(value: object) -> object:
-        text = as_text(value)
-        if text is None:
-            return REDACTED
-        return strategy(text)
-
-    return MaskRule(name=name, description=description, strategy=apply)

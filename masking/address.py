@@ -9,36 +9,47 @@ street address nor its length leaks::
     江苏省苏州市昆山市前进西路1号         -> 江苏省苏州市昆山市****
     浙江省义乌市稠城街道                  -> 浙江省义乌市****
 
-The prefix is parsed as up to three contiguous tokens:
+The prefix is found in two ways:
 
-1. an optional province-level unit (``…省``, ``…自治区``, ``…特别行政区`` or
-   one of the municipalities 北京市/天津市/上海市/重庆市), optionally preceded
-   by ``中国``;
-2. an optional prefecture-level unit (``…市``, ``…地区``, ``…盟``,
-   ``…自治州``);
-3. the district/county-level unit (``…区``, ``…县``, ``…旗``, a county-level
-   ``…市``, ``…自治县``, ``…自治旗``) - this one is required.  When no token
-   follows a ``…市``, that city itself is taken as the county-level unit
-   (义乌市 is county-level; for a prefecture-level city without districts
-   such as 东莞市 this keeps a coarser prefix, which is harmless).
+1. **By the division table** (:mod:`masking.divisions`, python-stdnum's table of
+   every county-level division name since 1980): an optional ``中国``, then an
+   optional province, an optional prefecture inside it and a county inside
+   whichever came last, each a real name of a unit inside the one before.  So
+   江苏省南京市鼓楼区 is recognised although 鼓楼 contains a "street" word, and
+   北京市朝阳公园南区 keeps only 北京市, because 朝阳公园南区 is no district of
+   Beijing.  When the table recognises a province or prefecture but no county
+   after it, only that province or prefecture is kept.
+2. **By suffix rules**, only when the table recognises nothing at the start
+   (unusual spellings, units newer than the table), as up to three contiguous
+   tokens:
 
-Token names are short runs of Han characters (at most 6 before ``市``,
-``地区``, ``盟``, ``区`` or ``县``; 8 before ``旗``; 10 before ``自治州``; 12
-before ``自治县``/``自治旗``) that contain no street words
-(路, 街, 巷, 弄, 号, 栋, 幢, 楼, 室) and never end in 小区, 社区, 校区, 园区,
-景区, 厂区, 片区 or 街区, so that e.g. the 区 of a housing estate is not
-mistaken for a district and the estate name leaked.
+   a. an optional province-level unit (``…省``, ``…自治区``, ``…特别行政区``
+      or one of the municipalities 北京市/天津市/上海市/重庆市), optionally
+      preceded by ``中国``;
+   b. an optional prefecture-level unit (``…市``, ``…地区``, ``…盟``,
+      ``…自治州``);
+   c. the district/county-level unit (``…区``, ``…县``, ``…旗``, a
+      county-level ``…市``, ``…自治县``, ``…自治旗``) - this one is required.
 
-If no district/county token is found, only the first 3 characters are kept
-(``北京市海淀…`` -> ``北京市****``); values of 3 characters or fewer become
+   Token names are short runs of Han characters (at most 6 before ``市``,
+   ``地区``, ``盟``, ``区`` or ``县``; 8 before ``旗``; 10 before ``自治州``;
+   12 before ``自治县``/``自治旗``) that contain no street words
+   (路, 街, 巷, 弄, 号, 栋, 幢, 楼, 室) and never end in 小区, 社区, 校区, 园区,
+   景区, 厂区, 片区 or 街区, so that e.g. the 区 of a housing estate is not
+   mistaken for a district and the estate name leaked.
+
+If neither finds a district/county, only the first 3 characters are kept
+(``某地某街道`` -> ``某地某****``); values of 3 characters or fewer become
 just ``****``.  Failing to parse therefore always keeps *less*, never more.
+The rule takes no parameters.
 """
-
 from __future__ import annotations
 
 import re
 
-from masking._base import MaskRule, text_rule
+from masking._base import TextCore
+from masking.divisions import division_table
+from masking.strategy import Strategy
 
 TAIL = "****"
 """Fixed replacement for the detailed part of an address."""
@@ -78,26 +89,34 @@ _PREFIX = re.compile(_PROVINCE + _PREFECTURE + _COUNTY)
 _NOT_A_DISTRICT = ("小区", "社区", "校区", "园区", "景区", "厂区", "片区", "街区")
 
 
-def _district_prefix(address: str) -> str | None:
-    """Return the address prefix down to the district/county, if any."""
+def _suffix_prefix(address: str) -> str | None:
+    """Return the address prefix down to the district/county by suffix rules, if any."""
     found = _PREFIX.match(address)
     if found is None or found.group().endswith(_NOT_A_DISTRICT):
         return None
     return found.group()
 
 
-def mask_address(text: str) -> str:
-    """Keep the address down to the district/county level, then ``****``."""
-    address = "".join(text.split())
-    prefix = _district_prefix(address)
-    if prefix is None:
-        prefix = address[:_FALLBACK_KEEP] if len(address) > _FALLBACK_KEEP else ""
-    return prefix + TAIL
+def build() -> TextCore:
+    """Mask addresses, keeping them down to the district/county level."""
+    table = division_table()
+
+    def mask_address(text: str) -> str:
+        address = "".join(text.split())
+        end, level = table.parse_prefix(address)
+        if level:
+            return address[:end] + TAIL
+        prefix = _suffix_prefix(address)
+        if prefix is None:
+            prefix = address[:_FALLBACK_KEEP] if len(address) > _FALLBACK_KEEP else ""
+        return prefix + TAIL
+
+    return mask_address
 
 
-RULE: MaskRule = text_rule(
-    "address",
-    "Keeps an address down to its district or county and replaces the rest "
+STRATEGY = Strategy(
+    name="address",
+    description="Keeps an address down to its district or county and replaces the rest "
     "with a fixed ****, e.g. 北京市朝阳区建国路88号3单元502 -> 北京市朝阳区****.",
-    mask_address,
+    build=build,
 )

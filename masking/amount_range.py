@@ -33,7 +33,8 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
-from masking._base import REDACTED, MaskRule
+from masking._base import REDACTED, Masker
+from masking.strategy import Strategy
 
 CEILING = 10**9
 """Amounts at or above this value all share the open-ended top bucket."""
@@ -86,9 +87,13 @@ def amount_bucket(value: object) -> str:
     return f"[{5 * power}, {10 * power})"
 
 
-RULE: MaskRule = MaskRule(
+def build() -> Masker:
+    return amount_bucket
+
+
+STRATEGY = Strategy(
     name="amountRange",
-    description="Replaces an amount with its bucket on a 1-5-10 logarithmic scale, "
-    "e.g. 3500 -> [1000, 5000).",
-    strategy=amount_bucket,
+    description="Replaces an amount with its bucket on a 1-5-10 logarithmic scale, e.g. 3500 -> [1000, 5000).",
+    build=build,
+    takes_text=False,
 )

@@ -8,12 +8,15 @@ which usually only names an organisation or a mail provider::
 
 The split is made at the last ``@``.  Surrounding whitespace is ignored.  A
 value without a non-empty local part and a non-empty, whitespace-free domain
-is not an address we understand and becomes the fixed ``***``.
+is not an address we understand and becomes the fixed ``***``.  The rule takes
+no parameters: the local part's length is hidden, so keeping more of it would
+only ever reveal more.
 """
 
 from __future__ import annotations
 
-from masking._base import REDACTED, MaskRule, text_rule
+from masking._base import REDACTED, TextCore
+from masking.strategy import Strategy
 
 LOCAL_STARS = "****"
 
@@ -26,10 +29,14 @@ def mask_email(text: str) -> str:
     return f"{local[0]}{LOCAL_STARS}@{domain}"
 
 
-RULE: MaskRule = text_rule(
-    "email",
-    "Keeps the first character of an e-mail address's local part and its domain, "
+def build() -> TextCore:
+    return mask_email
+
+
+STRATEGY = Strategy(
+    name="email",
+    description="Keeps the first character of an e-mail address's local part and its domain, "
     "replacing the rest of the local part with a fixed ****, "
     "e.g. zhangsan@example.com -> z****@example.com.",
-    mask_email,
+    build=build,
 )

@@ -15,13 +15,15 @@ A compound surname is only recognised when at least one character follows it:
 character is the safer reading.  Names that do not start with a Han character
 keep their first character; spaces are kept so the word structure of
 romanised names stays readable, every other character is starred.  A
-single-character value becomes ``*``.
+single-character value becomes ``*``.  The rule takes no parameters: what a
+surname is does not depend on configuration.
 """
 
 from __future__ import annotations
 
-from masking._base import STAR, MaskRule, stars, text_rule
+from masking._base import STAR, TextCore, stars
 from masking.compound_surnames import COMPOUND_SURNAMES
+from masking.strategy import Strategy
 
 _COMPOUND = 2
 
@@ -45,9 +47,13 @@ def mask_name(text: str) -> str:
     return name[:keep] + rest
 
 
-RULE: MaskRule = text_rule(
-    "name",
-    "Keeps the surname (including compound surnames such as 欧阳) and "
+def build() -> TextCore:
+    return mask_name
+
+
+STRATEGY = Strategy(
+    name="name",
+    description="Keeps the surname (including compound surnames such as 欧阳) and "
     "replaces each remaining character with a star, e.g. 张三丰 -> 张**.",
-    mask_name,
+    build=build,
 )

@@ -10,7 +10,8 @@ telling the consumer that *a* value exists::
 
 from __future__ import annotations
 
-from masking._base import REDACTED, MaskRule
+from masking._base import REDACTED, Masker
+from masking.strategy import Strategy
 
 
 def redact_value(value: object) -> str:
@@ -19,10 +20,13 @@ def redact_value(value: object) -> str:
     return REDACTED
 
 
-RULE: MaskRule = MaskRule(
+def build() -> Masker:
+    return redact_value
+
+
+STRATEGY = Strategy(
     name="redact",
-    description=(
-        "Replaces any value with the fixed string ***, e.g. 患者自述头痛三天 -> ***."
-    ),
-    strategy=redact_value,
+    description="Replaces any value with the fixed string ***, e.g. 患者自述头痛三天 -> ***.",
+    build=build,
+    takes_text=False,
 )

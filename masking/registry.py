@@ -1,9 +1,9 @@
-"""Registry of masking rules, looked up by the names used in policies.
+"""Registry of masking strategies, looked up by the names used in policies.
 
-Policies refer to rules by name (``@mask(rule: "mobile")``), so the registry
-is the single place where a name is bound to a strategy.  It is read-only:
-rules are part of the gateway's contract with data owners and must not be
-swapped at runtime.
+Policies refer to rules by name (``mobile``, ``mobile(head=4)``), so the
+registry is the single place where a name is bound to a strategy.  It is
+read-only: rules are part of the gateway's contract with data owners and must
+not be swapped at runtime.
 """
 
 from __future__ import annotations
@@ -13,71 +13,72 @@ from types import MappingProxyType
 
 from masking import (
     address,
+    age_band,
     amount_range,
     bank_card,
     credit_code,
+    division_code,
     email_address,
     fixed_phone,
+    grid,
     id_number,
     license_number,
+    license_plate,
     mobile,
+    partial,
     person_name,
+    pseudonym,
     redact,
+    reversible,
     suppress,
     year,
     year_month,
 )
-from masking._base import MaskRule
+from masking.errors import UnknownMaskRule
+from masking.strategy import Strategy
 
 
-class UnknownMaskRule(KeyError):
-    """Raised when a policy names a masking rule that does not exist.
-
-    It is a ``KeyError`` so callers treating the registry as a mapping can
-    catch it as such; it is raised even for ``None`` values so that a typo in
-    a policy is found on the first request, not on the first non-null one.
-    """
-
-    def __init__(self, rule: str) -> None:
-        super().__init__(rule)
-        self.rule = rule
-
-    def __str__(self) -> str:
-        return (
-            f"unknown mask rule {self.rule!r}; known rules: {', '.join(rule_names())}"
-        )
-
-
-def _index(rules: Iterable[MaskRule]) -> Mapping[str, MaskRule]:
-    """Index rules by name, refusing duplicates so no rule silently shadows another."""
-    index: dict[str, MaskRule] = {}
-    for rule in rules:
-        if rule.name in index:
-            raise ValueError(f"duplicate mask rule name {rule.name!r}")
-        index[rule.name] = rule
+def _index(strategies: Iterable[Strategy]) -> Mapping[str, Strategy]:
+    """Index strategies by name, refusing duplicates so no rule silently shadows another."""
+    index: dict[str, Strategy] = {}
+    for strategy in strategies:
+        if strategy.name in index:
+            raise ValueError(f"duplicate mask rule name {strategy.name!r}")
+        index[strategy.name] = strategy
     return MappingProxyType(index)
 
 
-RULES: Mapping[str, MaskRule] = _index(
-    module.RULE
+RULES: Mapping[str, Strategy] = _index(
+    module.STRATEGY
     for module in (
+        # partial masks
         id_number,
         mobile,
         person_name,
         fixed_phone,
-        address,
         bank_card,
         email_address,
         credit_code,
+        license_number,
+        license_plate,
+        partial,
+        # generalisation
+        address,
+        division_code,
         amount_range,
         year,
         year_month,
-        license_number,
+        age_band,
+        grid,
+        # suppression
         suppress,
         redact,
+        # keyed
+        pseudonym,
+        reversible,
     )
 )
-"""Read-only mapping of rule name to rule."""
+"""Read-only mapping of rule name to strategy."""
 
 
 def rule_names() -> list[str]:
@@ -85,17 +86,13 @@ def rule_names() -> list[str]:
     return sorted(RULES)
 
 
-def mask(rule: str, value: object) -> object:
-    """Apply the rule called ``rule`` to ``value``.
-
-    ``None`` stays ``None``.  Never raises for a known rule: values of an
-    unexpected shape are masked more, not less (see each rule's module).
+def strategy_named(name: str) -> Strategy:
+    """Return the strategy called ``name``.
 
     Raises:
-        UnknownMaskRule: if no rule is called ``rule``.
+        UnknownMaskRule: if there is none.
     """
     try:
-        strategy = RULES[rule]
+        return RULES[name]
     except KeyError:
-        raise UnknownMaskRule(rule) from None
-    return strategy(value)
+        raise UnknownMaskRule(name, rule_names()) from None

@@ -10,7 +10,8 @@ written against the full schema stay valid::
 
 from __future__ import annotations
 
-from masking._base import MaskRule
+from masking._base import Masker
+from masking.strategy import Strategy
 
 
 def suppress_value(value: object) -> None:
@@ -18,8 +19,13 @@ def suppress_value(value: object) -> None:
     del value
 
 
-RULE: MaskRule = MaskRule(
+def build() -> Masker:
+    return suppress_value
+
+
+STRATEGY = Strategy(
     name="suppress",
     description="Replaces any value with null, e.g. 13812345678 -> null.",
-    strategy=suppress_value,
+    build=build,
+    takes_text=False,
 )

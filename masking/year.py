@@ -12,8 +12,9 @@ is not a valid date becomes the fixed ``***``.
 
 from __future__ import annotations
 
-from masking._base import REDACTED, MaskRule
+from masking._base import REDACTED, Masker
 from masking._dates import parse_date
+from masking.strategy import Strategy
 
 
 def generalise_to_year(value: object) -> str:
@@ -24,8 +25,13 @@ def generalise_to_year(value: object) -> str:
     return f"{parsed.year:04d}"
 
 
-RULE: MaskRule = MaskRule(
+def build() -> Masker:
+    return generalise_to_year
+
+
+STRATEGY = Strategy(
     name="year",
     description="Generalises a date to its year, e.g. 1990-03-07 -> 1990.",
-    strategy=generalise_to_year,
+    build=build,
+    takes_text=False,
 )

@@ -12,8 +12,9 @@ that is not a valid date becomes the fixed ``***``.
 
 from __future__ import annotations
 
-from masking._base import REDACTED, MaskRule
+from masking._base import REDACTED, Masker
 from masking._dates import parse_date
+from masking.strategy import Strategy
 
 
 def generalise_to_year_month(value: object) -> str:
@@ -24,8 +25,13 @@ def generalise_to_year_month(value: object) -> str:
     return f"{parsed.year:04d}-{parsed.month:02d}"
 
 
-RULE: MaskRule = MaskRule(
+def build() -> Masker:
+    return generalise_to_year_month
+
+
+STRATEGY = Strategy(
     name="yearMonth",
     description="Generalises a date to its year and month, e.g. 1990-03-07 -> 1990-03.",
-    strategy=generalise_to_year_month,
+    build=build,
+    takes_text=False,
 )

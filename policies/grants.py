@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 
@@ -30,6 +30,10 @@ class Grant:
     valid_until: date
     status: GrantStatus  # as stored: ACTIVE, SUSPENDED or REVOKED
     mask_fields: tuple[str, ...] = ()  # coordinates this grant serves masked only
+    mask_rules: dict[str, str] = field(default_factory=dict)  # coordinate → rule (implies masked)
+
+    def masks(self, coordinate: str) -> bool:
+        return coordinate in self.mask_fields or coordinate in self.mask_rules
 
     def status_on(self, day: date) -> GrantStatus:
         """The status as every reader sees it on `day`."""

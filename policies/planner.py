@@ -9,18 +9,24 @@ per cache key, never per field per request. Nothing outside `policies/` imports 
 from __future__ import annotations
 
 import enum
+import logging
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
 import casbin
 from casbin import model as casbin_model
 
 from gateway.errors import ErrorCode
+from masking import InvalidMaskRule, KeyRing, MaskScope, compile_rule
 from policies.grants import Grant, GrantStatus
+from policies.mask_rules import rule_name
 from policies.rules import PolicySet, app_subject, conditional_coordinates
 from schema.catalog import FieldRef, ShareClass
+from schema.types import fits_rule
+
+log = logging.getLogger(__name__)
 
 
 class Access(str, enum.Enum):
@@ -29,14 +35,19 @@ class Access(str, enum.Enum):
     DENIED = "DENIED"
 
 
+Masker = Callable[[object], object]
+
+
 @dataclass(frozen=True)
 class Decision:
     """What one caller gets for one field, and why."""
 
     access: Access
     reason: ErrorCode | None = None  # None when RAW; why raw is withheld otherwise
-    rule: str | None = None  # the mask rule when MASKED
+    rule: str | None = None  # the mask rule when MASKED, canonical (`mobile`, `partial(head=2)`)
     source: str | None = None  # the policy line that allowed it: `catalog` or `grant:<id>`
+    rule_source: str | None = None  # what chose the rule: `grant:<id>`, `rule:<n>`, `catalog`, `default:<sensitivity>`
+    masker: Masker | None = field(default=None, compare=False, repr=False)  # the rule, compiled for this caller
 
 
 @dataclass(frozen=True)
@@ -61,9 +72,10 @@ class _Compiled:
     """One (application, purpose, mode, day) on one policy version: a small enforcer holding
     only the lines that can apply to this application, and the decisions made so far."""
 
-    def __init__(self, policy: PolicySet, application: str, purpose: str, mode: str, day: date) -> None:
+    def __init__(self, policy: PolicySet, application: str, purpose: str, mode: str, day: date,
+                 keys: KeyRing | None) -> None:
         self.policy, self.application, self.purpose, self.mode = policy, application, purpose, mode
-        self.day = day
+        self.day, self.keys = day, keys
         model = casbin_model.Model()
         model.load_model_from_text(policy.model_text)
         self.enforcer = casbin.Enforcer(model)
@@ -94,12 +106,26 @@ class _Compiled:
         withheld = self._why_not_raw(ref)
         if allowed:
             # Masked because the catalog or a grant in force says so, or as a preview without grant.
-            required = line[-1] != "catalog" or ref.field.mask_required or withheld is ErrorCode.MASK_REQUIRED
-            reason = ErrorCode.MASK_REQUIRED if required else withheld
-            return Decision(Access.MASKED, reason, ref.field.mask_rule, line[-1])
+            # A grant that masks the field outranks the catalog's preview: its rule applies.
+            grant = self._masking_grant(ref)
+            source = f"grant:{grant.id}" if grant else line[-1]
+            required = source != "catalog" or ref.field.mask_required or withheld is ErrorCode.MASK_REQUIRED
+            return self._masked(ref, ErrorCode.MASK_REQUIRED if required else withheld, source, grant)
         if withheld is ErrorCode.MASK_REQUIRED:  # a grant in force that does not cover this mode
             withheld = ErrorCode.GRANT_REQUIRED
         return Decision(Access.DENIED, withheld)
+
+    def _masked(self, ref: FieldRef, reason: ErrorCode, source: str, grant: Grant | None) -> Decision:
+        resolved = self.policy.mask_rules.resolve(ref, self.purpose, grant)
+        try:
+            if not fits_rule(ref.field, rule_name(resolved.rule)):
+                raise InvalidMaskRule(f"{resolved.rule} does not fit {ref.coordinate}")
+            masker = compile_rule(resolved.rule, MaskScope(self.application, ref.coordinate), self.keys)
+        except InvalidMaskRule as exc:
+            # A rule that cannot be honoured (no key, wrong type) serves nothing: fail closed.
+            log.error("mask rule %s (%s) for %s cannot be applied: %s", resolved.rule, resolved.source, ref.coordinate, exc)
+            return Decision(Access.DENIED, ErrorCode.MASK_REQUIRED)
+        return Decision(Access.MASKED, reason, resolved.rule, source, resolved.source, masker)
 
     def resource_access(self, resource_code: str) -> Decision:
         """A list of a resource's records is served only if the caller may see at least one of
@@ -111,13 +137,24 @@ class _Compiled:
         reasons = [d.reason for d in decisions if d.reason is not ErrorCode.FIELD_NOT_SHARED]
         return Decision(Access.DENIED, reasons[0] if reasons else ErrorCode.FIELD_NOT_SHARED)
 
-    def _why_not_raw(self, ref: FieldRef) -> ErrorCode:
-        """The most specific reason, from this application's grants for the field."""
+    def _grants_for(self, ref: FieldRef) -> list[Grant]:
+        """This application's grants that cover the field in this share mode, any status."""
         conditional = conditional_coordinates(self.policy.catalog, ref.resource.code)
-        grants: list[Grant] = [
+        return [
             g for g in self.policy.grants_by_application.get(self.application, ())
             if g.resource == ref.resource.code and self.mode in g.modes and g.covers(ref.coordinate, conditional)
         ]
+
+    def _masking_grant(self, ref: FieldRef) -> Grant | None:
+        """The grant in force for this purpose that serves the field masked, if any."""
+        for g in self._grants_for(ref):
+            if g.purpose == self.purpose and g.masks(ref.coordinate) and g.status_on(self.day) is GrantStatus.ACTIVE:
+                return g
+        return None
+
+    def _why_not_raw(self, ref: FieldRef) -> ErrorCode:
+        """The most specific reason, from this application's grants for the field."""
+        grants = self._grants_for(ref)
         for_purpose = [g.status_on(self.day) for g in grants if g.purpose == self.purpose]
         if GrantStatus.ACTIVE in for_purpose:  # in force, yet not raw: the grant requires masking
             return ErrorCode.MASK_REQUIRED
@@ -141,9 +178,11 @@ def today_in_china() -> date:
 class Planner:
     """Plans requests against the current policy version; `replace` swaps versions atomically."""
 
-    def __init__(self, policy: PolicySet, today: Callable[[], date] = today_in_china) -> None:
+    def __init__(self, policy: PolicySet, today: Callable[[], date] = today_in_china,
+                 keys: KeyRing | None = None) -> None:
         self._policy = policy
         self._today = today
+        self._keys = keys
         self._compiled: OrderedDict[tuple[str, str, str, str, date], _Compiled] = OrderedDict()
 
     @property
@@ -174,7 +213,7 @@ class Planner:
         key = (policy.version, application, purpose, mode, day)
         compiled = self._compiled.get(key)
         if compiled is None:
-            compiled = self._compiled[key] = _Compiled(policy, application, purpose, mode, day)
+            compiled = self._compiled[key] = _Compiled(policy, application, purpose, mode, day, self._keys)
             if len(self._compiled) > _CACHE_SIZE:
                 self._compiled.popitem(last=False)
         else:

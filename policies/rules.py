@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from policies.grants import Grant, GrantStatus
+from policies.mask_rules import MaskOverride, MaskRuleBook
 from schema.catalog import Catalog, ShareClass
 
 MODEL_PATH = Path(__file__).with_name("model.conf")
@@ -71,9 +72,7 @@ def grant_lines(catalog: Catalog, grant: Grant) -> list[PolicyLine]:
         # A grant never reaches a NOT_SHARED field, nor a field of another resource.
         if ref is None or ref.resource.code != grant.resource or ref.field.share_class is ShareClass.NOT_SHARED:
             continue
-        masked = coordinate in grant.mask_fields or ref.field.mask_required
-        if masked and not ref.field.mask_rule:
-            continue  # masking without a rule cannot be honoured: fail closed
+        masked = grant.masks(coordinate) or ref.field.mask_required
         for mode in grant.modes:
             lines.append((
                 app_subject(grant.application), coordinate, mode, grant.purpose,
@@ -94,6 +93,8 @@ class PolicySet:
     grants_by_application: dict[str, tuple[Grant, ...]]
     version: str
     departments: dict[str, str] = field(default_factory=dict)  # application id → department code
+    mask_rules: MaskRuleBook = field(default_factory=MaskRuleBook)
+    grants_by_id: dict[str, Grant] = field(default_factory=dict)
 
     @classmethod
     def build(
@@ -102,9 +103,11 @@ class PolicySet:
         grants: Iterable[Grant],
         departments: dict[str, str],
         model_text: str | None = None,
+        mask_overrides: Iterable[MaskOverride] = (),
     ) -> PolicySet:
         model_text = model_text if model_text is not None else MODEL_PATH.read_text(encoding="utf-8")
         grants = list(grants)
+        book = MaskRuleBook(mask_overrides)
         lines = catalog_lines(catalog)
         for grant in grants:
             lines.extend(grant_lines(catalog, grant))
@@ -121,8 +124,10 @@ class PolicySet:
             lines_by_subject={s: tuple(ls) for s, ls in by_subject.items()},
             groups=groups,
             grants_by_application={a: tuple(gs) for a, gs in by_application.items()},
-            version=_version(model_text, sorted(lines), groups, grants),
+            version=_version(model_text, sorted(lines), groups, grants, book.overrides),
             departments=dict(departments),
+            mask_rules=book,
+            grants_by_id={g.id: g for g in grants},
         )
 
     def lines_for(self, application_id: str) -> list[PolicyLine]:
@@ -132,12 +137,16 @@ class PolicySet:
         return [line for s in subjects for line in self.lines_by_subject.get(s, ())]
 
 
-def _version(model_text: str, lines: Sequence[PolicyLine], groups: Sequence[GroupLine], grants: Sequence[Grant]) -> str:
+def _version(model_text: str, lines: Sequence[PolicyLine], groups: Sequence[GroupLine], grants: Sequence[Grant],
+             overrides: Sequence[MaskOverride]) -> str:
     """A content hash: the same policy has the same version on every worker. Grants count in
-    full (a suspension changes the reasons given even when it changes no line)."""
+    full (a suspension changes the reasons given even when it changes no line), and so do the
+    mask rules (a new rule changes what leaves)."""
     digest = hashlib.sha256(model_text.encode())
     for grant in sorted(grants, key=lambda g: g.id):
         digest.update(repr(grant).encode() + b"\n")
+    for override in overrides:
+        digest.update(repr(override).encode() + b"\n")
     for line in lines:
         digest.update("\x1f".join(line).encode() + b"\n")
     for group in groups:

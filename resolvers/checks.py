@@ -53,7 +53,7 @@ async def check(
         raise RequestRefused(ErrorCode.BAD_USER_INPUT, "claim at least one field")
     assert ctx.purpose is not None
     plan = ctx.planner.plan(ctx.application, ctx.purpose, coordinates, mode="CHECK")
-    ctx.check_decisions.update(plan.decisions)
+    ctx.side_decisions.update({f"check:{c}": d for c, d in plan.decisions.items()})
     for coordinate in coordinates:
         if plan[coordinate].access is Access.DENIED:
             raise field_refused(plan[coordinate].reason or ErrorCode.GRANT_REQUIRED)

@@ -7,8 +7,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from masking import KeyRing
 from policies.planner import AccessPlan, Decision, Planner
 from resolvers.datasource import LibrarySource
+from resolvers.pagination import CursorCodec
 from schema.catalog import Catalog, FieldRef
 
 
@@ -20,11 +22,15 @@ class RequestContext:
     catalog: Catalog
     planner: Planner
     sources: dict[str, LibrarySource]
+    cursors: CursorCodec
+    keys: KeyRing | None = None
     plan: AccessPlan | None = None
     department_names: dict[str, str] = field(default_factory=dict)
     rows: Counter[str] = field(default_factory=Counter)  # rows read, by resource code
-    # Data-check decisions and outcome counts by coordinate, for the audit record (never values).
-    check_decisions: dict[str, Decision] = field(default_factory=dict)
+    scrubbed: Counter[str] = field(default_factory=Counter)  # free-text values with identifiers masked
+    # Decisions of data checks and unmasking, labelled `check:<coordinate>` / `unmask:<coordinate>`,
+    # and check outcome counts by coordinate, for the audit record (never values).
+    side_decisions: dict[str, Decision] = field(default_factory=dict)
     check_outcomes: dict[str, Counter[str]] = field(default_factory=dict)
     loaders: dict[object, Any] = field(default_factory=dict)
     _by_type: dict[str, list[tuple[FieldRef, Decision]]] | None = None

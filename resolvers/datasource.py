@@ -10,11 +10,12 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from libraries.tables import ROW_ID, library_metadata
+from resolvers.listing import ListQuery, after_clause, order_columns, where_clause
 from schema.catalog import Catalog, Resource
 
 Row = dict[str, Any]
@@ -46,12 +47,28 @@ class LibrarySource:
             grouped[row[resource.key_column]].append(row)
         return grouped
 
-    async def page(self, resource: Resource, columns: Sequence[str], after: int, limit: int) -> list[Row]:
-        """Up to `limit` rows after the surrogate row id `after`, in row order."""
+    async def page(self, resource: Resource, columns: Sequence[str], query: ListQuery, after: Sequence[Any] | None,
+                   limit: int) -> list[Row]:
+        """Up to `limit` rows matching `query`, in its order, after the position `after`; each
+        row also holds its sort columns and row id (for the next cursor)."""
         table = self.tables[resource.code]
-        wanted = [table.c[c] for c in dict.fromkeys([resource.key_column, *columns])]
-        query = select(table.c[ROW_ID], *wanted).where(table.c[ROW_ID] > after).order_by(table.c[ROW_ID]).limit(limit)
-        return await self._run(query)
+        row_id = table.c[ROW_ID]
+        names = dict.fromkeys([resource.key_column, *columns, *(k.field.column for k in query.order)])
+        statement = select(row_id, *(table.c[c] for c in names)).where(where_clause(table, query))
+        if after is not None:
+            statement = statement.where(after_clause(table, query, row_id, after))
+        return await self._run(statement.order_by(*order_columns(table, query, row_id)).limit(limit))
+
+    async def groups(self, resource: Resource, query: ListQuery, keys: Sequence[str], limit: int) -> list[Row]:
+        """Row counts of `query`'s rows grouped by the columns `keys`, largest groups first."""
+        table = self.tables[resource.code]
+        columns = [table.c[k] for k in keys]
+        size = func.count().label("count")
+        statement = (
+            select(*columns, size).where(where_clause(table, query)).group_by(*columns)
+            .order_by(size.desc(), *(c.asc().nulls_first() for c in columns)).limit(limit)
+        )
+        return await self._run(statement)
 
     async def ping(self) -> None:
         await self._run(select(1))

@@ -11,12 +11,15 @@ from graphql import GraphQLResolveInfo
 from stdnum.cn import ric, uscc
 
 from gateway.errors import ErrorCode, RequestRefused, field_refused
-from policies.planner import Access
+from policies.planner import Access, Decision
 from resolvers.context import RequestContext
+from resolvers.datasource import Row
+from resolvers.listing import ListQuery, position_of
 from resolvers.loaders import entity_loader, record_list_loader
-from resolvers.pagination import check_page_size, decode_cursor, encode_cursor
-from resolvers.records import Record
-from schema.catalog import Cardinality, Entity, Resource
+from resolvers.pagination import check_page_size
+from resolvers.records import Record, present
+from schema.catalog import Cardinality, Entity, Field, Resource
+from schema.list_inputs import GroupCount
 
 
 @dataclass
@@ -62,47 +65,91 @@ def normalize_key(entity: Entity, value: str) -> str:
 
 def entity_root(entity: Entity) -> Callable[..., Awaitable[Record | None]]:
     async def resolve(info: GraphQLResolveInfo, key: str) -> Record | None:
-        return await entity_loader(context(info), entity).load(normalize_key(entity, key))
+        ctx = context(info)
+        ensure_resource_visible(ctx, ctx.catalog.anchor_of(entity))  # existence is the anchor's to share
+        return await entity_loader(ctx, entity).load(normalize_key(entity, key))
 
     return resolve
 
 
 def entity_list(resource: Resource) -> Callable[..., Awaitable[Connection]]:
-    """A ONE resource's list: its rows in order, each node the federated entity."""
+    """A ONE resource's list: its rows in the query's order, each node the federated entity."""
 
-    async def resolve(info: GraphQLResolveInfo, first: int, after: str | None) -> Connection:
+    async def resolve(info: GraphQLResolveInfo, first: int, after: str | None, query: ListQuery) -> Connection:
         ctx = context(info)
-        limit = check_page_size(first)
-        ensure_resource_visible(ctx, resource)
+        rows, more, cursor = await _page(ctx, resource, first, after, query)
         loader = entity_loader(ctx, resource.entity)
-        columns = ctx.allowed_columns(resource.type_name, resource.code)
-        rows = await ctx.sources[resource.library].page(resource, columns, decode_cursor(after), limit + 1)
-        rows, more = rows[:limit], len(rows) > limit
-        ctx.rows[resource.code] += len(rows)
         loader.prime(resource, rows)
         nodes = await loader.load_many([row[resource.key_column] for row in rows])
-        edges = [Edge(encode_cursor(row["row_id"]), node) for row, node in zip(rows, nodes, strict=True)]
+        edges = [Edge(cursor(row), node) for row, node in zip(rows, nodes, strict=True)]
         return Connection(edges, PageInfo(more, edges[-1].cursor if edges else None))
 
     return resolve
 
 
 def record_list(resource: Resource) -> Callable[..., Awaitable[Connection]]:
-    """A MANY resource's list: its records in order."""
+    """A MANY resource's list: its records in the query's order."""
 
-    async def resolve(info: GraphQLResolveInfo, first: int, after: str | None) -> Connection:
+    async def resolve(info: GraphQLResolveInfo, first: int, after: str | None, query: ListQuery) -> Connection:
         ctx = context(info)
-        limit = check_page_size(first)
-        ensure_resource_visible(ctx, resource)
-        columns = ctx.allowed_columns(resource.type_name, resource.code)
-        rows = await ctx.sources[resource.library].page(resource, columns, decode_cursor(after), limit + 1)
-        rows, more = rows[:limit], len(rows) > limit
-        ctx.rows[resource.code] += len(rows)
+        rows, more, cursor = await _page(ctx, resource, first, after, query)
         builder = record_list_loader(ctx, resource)
-        edges = [Edge(encode_cursor(row["row_id"]), builder.record(row[resource.key_column], row)) for row in rows]
+        edges = [Edge(cursor(row), builder.record(row[resource.key_column], row)) for row in rows]
         return Connection(edges, PageInfo(more, edges[-1].cursor if edges else None))
 
     return resolve
+
+
+async def _page(ctx: RequestContext, resource: Resource, first: int, after: str | None,
+                query: ListQuery) -> tuple[list[Row], bool, Callable[[Row], str]]:
+    limit = check_page_size(first)
+    ensure_resource_visible(ctx, resource)
+    ensure_raw(ctx, query.coordinates())
+    position = ctx.cursors.decode(ctx.application, query, after)
+    columns = ctx.allowed_columns(resource.type_name, resource.code)
+    rows = await ctx.sources[resource.library].page(resource, columns, query, position, limit + 1)
+    rows, more = rows[:limit], len(rows) > limit
+    ctx.rows[resource.code] += len(rows)
+    return rows, more, lambda row: ctx.cursors.encode(ctx.application, query, position_of(row, query))
+
+
+def group_counts(resource: Resource) -> Callable[..., Awaitable[list[GroupCount]]]:
+    """Counts of a resource's records by the values of raw-visible fields."""
+
+    async def resolve(info: GraphQLResolveInfo, query: ListQuery, keys: list[Field], first: int) -> list[GroupCount]:
+        ctx = context(info)
+        limit = check_page_size(first)
+        ensure_resource_visible(ctx, resource)
+        ensure_raw(ctx, query.coordinates() | {resource.coordinate(f) for f in keys})
+        rows = await ctx.sources[resource.library].groups(resource, query, [f.column for f in keys], limit)
+        ctx.rows[resource.code] += sum(row["count"] for row in rows)
+        raw = Decision(Access.RAW)
+        return [
+            GroupCount(values=[_as_text(present(f, row[f.column], raw)) for f in keys], count=row["count"])
+            for row in rows
+        ]
+
+    return resolve
+
+
+def ensure_raw(ctx: RequestContext, coordinates: set[str]) -> None:
+    """Filters, sort keys and group keys only on fields the caller sees raw. The view refuses
+    such requests before anything runs; this is the resolver's own guard."""
+    for coordinate in sorted(coordinates):
+        decision = ctx.planner.explain(ctx.application, ctx.purpose or "", coordinate)
+        if decision.access is not Access.RAW:
+            raise RequestRefused(ErrorCode.FILTER_NOT_ALLOWED, oracle_message(coordinate, decision))
+
+
+def oracle_message(coordinate: str, decision: Decision) -> str:
+    """Names the field and why; never a value."""
+    reason = f", {decision.reason.value}" if decision.reason else ""
+    return (f"`{coordinate}` is {decision.access.value} for you{reason}: filtering, sorting, grouping and "
+            "paging work only on fields you see raw")
+
+
+def _as_text(value: object) -> str | None:
+    return None if value is None else str(value)
 
 
 def nested_records(resource: Resource) -> Callable[..., Awaitable[list[Record]]]:

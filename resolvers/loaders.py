@@ -68,7 +68,7 @@ class EntityLoader:
             if rows.get(self.anchor.code) is None:
                 records.append(None)
             else:
-                records.append(build_record(key, requested, rows, frozenset(unavailable)))
+                records.append(build_record(key, requested, rows, frozenset(unavailable), self.ctx.scrubbed))
         return records
 
     async def _fetch(self, resource: Resource, keys: list[str]) -> None:
@@ -104,7 +104,8 @@ class RecordListLoader:
         return [[self.record(key, row) for row in grouped.get(key, [])] for key in keys]
 
     def record(self, key: str, row: Row) -> Record:
-        return build_record(key, self.ctx.requested(self.resource.type_name), {self.resource.code: row})
+        return build_record(key, self.ctx.requested(self.resource.type_name), {self.resource.code: row},
+                            scrubbed=self.ctx.scrubbed)
 
 
 def entity_loader(ctx: RequestContext, entity: Entity) -> EntityLoader:

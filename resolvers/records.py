@@ -6,6 +6,7 @@ costs what strawberry itself costs; a refused field raises its error at its own 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
@@ -13,9 +14,10 @@ from typing import Any
 
 from gateway.errors import ErrorCode, field_refused
 from masking import mask
+from masking.free_text import scrub
 from policies.planner import Access, Decision
 from resolvers.datasource import Row
-from schema.catalog import DataType, Field, FieldRef
+from schema.catalog import DataType, Field, FieldRef, Sensitivity
 from schema.types import served_as_string
 
 
@@ -43,8 +45,10 @@ def build_record(
     requested: list[tuple[FieldRef, Decision]],
     rows: Mapping[str, Row | None],
     unavailable: frozenset[str] = frozenset(),
+    scrubbed: Counter[str] | None = None,
 ) -> Record:
-    """`rows` maps resource code → the row of that resource (None when it has none)."""
+    """`rows` maps resource code → the row of that resource (None when it has none);
+    `scrubbed` counts, by coordinate, free-text values served with identifiers masked."""
     values: dict[str, Any] = {}
     refused: dict[str, ErrorCode] = {}
     for ref, decision in requested:
@@ -56,7 +60,9 @@ def build_record(
         else:
             row = rows.get(ref.resource.code)
             raw = None if row is None else row.get(ref.field.column)
-            values[name] = present(ref.field, raw, decision)
+            value = values[name] = present(ref.field, raw, decision)
+            if value is not raw and scrubbed is not None and isinstance(raw, str) and decision.access is Access.RAW:
+                scrubbed[ref.coordinate] += 1
     return Record(key, values, refused)
 
 
@@ -65,13 +71,20 @@ def present(field: Field, raw: Any, decision: Decision) -> Any:
     if raw is None:
         return None
     if decision.access is Access.MASKED:
-        value = mask(decision.rule or "redact", raw)
+        value = decision.masker(raw) if decision.masker else mask("redact", raw)
         return None if value is None else str(value)
+    if is_free_text(field):
+        return scrub(raw) if isinstance(raw, str) else raw
     if served_as_string(field):
         return _as_string(raw)
     if field.data_type is DataType.DECIMAL and not isinstance(raw, Decimal):
         return Decimal(str(raw))
     return raw
+
+
+def is_free_text(field: Field) -> bool:
+    """Text the catalog does not label sensitive: scanned for embedded identifiers on the way out."""
+    return field.data_type is DataType.STRING and field.sensitivity is Sensitivity.NONE
 
 
 def _as_string(raw: Any) -> str:

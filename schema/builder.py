@@ -4,8 +4,10 @@
                                 plus a list field per MANY resource (Person.licenses, ...)
     <Record types>              one per MANY resource (PersonLicense, ContributionRecord, ...)
     Query.person / enterprise   the entities by key
-    Query.<listField>           one cursor-paginated list per resource
+    Query.<listField>           one cursor-paginated list per resource, with `where` and `orderBy`
+    Query.<listField>Groups     counts of its records grouped by fields (`groupBy`)
     Query.catalog               the catalog, with the caller's access per field
+    Query.unmask                reverse `reversible` mask tokens under an explicit grant
     Query.check*                data check (数据核验): claimed values in, MATCH/MISMATCH/NOT_FOUND out
 
 This module deliberately does not use `from __future__ import annotations`: strawberry reads
@@ -17,8 +19,10 @@ from typing import Annotated, Any, Optional
 import strawberry
 
 from resolvers import entities
-from schema import catalog_api, check_api
+from resolvers.listing import group_keys, list_query
+from schema import catalog_api, check_api, unmask_api
 from schema.catalog import Cardinality, Catalog, Entity, Resource
+from schema.list_inputs import GroupCount, ListInputs, groups_field
 from schema.types import python_type
 
 
@@ -78,12 +82,20 @@ class _Builder:
                 description=f"A {entity.value} by {entity.key_argument}, federated across libraries.",
             )
         for resource in sorted(self.catalog.resources.values(), key=lambda r: r.code):
+            inputs = ListInputs(resource)
             namespace[resource.list_field] = strawberry.field(
-                resolver=_list_resolver(resource, self.connection(resource.type_name)),
-                description=f"{resource.name} ({resource.code}), cursor-paginated.",
+                resolver=_list_resolver(resource, self.connection(resource.type_name), inputs),
+                description=f"{resource.name} ({resource.code}), cursor-paginated; filters and sort keys only on "
+                "fields you see raw.",
+            )
+            namespace[groups_field(resource)] = strawberry.field(
+                resolver=_groups_resolver(resource, inputs),
+                description=f"Counts of {resource.name} ({resource.code}) records grouped by fields you see raw, "
+                "largest groups first.",
             )
         namespace["catalog"] = strawberry.field(resolver=catalog_api.resolve_catalog, description=catalog_api.DESCRIPTION)
         namespace.update(check_api.root_fields(self.catalog))
+        namespace["unmask"] = strawberry.field(resolver=unmask_api.resolve_unmask, description=unmask_api.DESCRIPTION)
         return strawberry.type(type("Query", (), namespace), name="Query")
 
 
@@ -108,12 +120,34 @@ def _entity_resolver(entity: Entity, node_type: Any) -> Any:
     return resolver
 
 
-def _list_resolver(resource: Resource, connection_type: Any) -> Any:
+def _list_resolver(resource: Resource, connection_type: Any, inputs: ListInputs) -> Any:
     make = entities.entity_list if resource.cardinality is Cardinality.ONE else entities.record_list
     resolve = make(resource)
+    where_type, order_type = inputs.where, inputs.order
 
-    async def resolver(info: strawberry.Info, first: int = 20, after: Optional[str] = None) -> connection_type:  # type: ignore[valid-type]
-        return await resolve(info, first, after)
+    async def resolver(
+        info: strawberry.Info,
+        first: int = 20,
+        after: Optional[str] = None,
+        where: Optional[where_type] = None,  # type: ignore[valid-type]
+        order_by: Optional[list[order_type]] = None,  # type: ignore[valid-type]
+    ) -> connection_type:  # type: ignore[valid-type]
+        return await resolve(info, first, after, list_query(resource, where, order_by))
+
+    return resolver
+
+
+def _groups_resolver(resource: Resource, inputs: ListInputs) -> Any:
+    resolve = entities.group_counts(resource)
+    where_type, field_enum = inputs.where, inputs.field_enum
+
+    async def resolver(
+        info: strawberry.Info,
+        group_by: list[field_enum],  # type: ignore[valid-type]
+        where: Optional[where_type] = None,  # type: ignore[valid-type]
+        first: int = 100,
+    ) -> list[GroupCount]:
+        return await resolve(info, list_query(resource, where), group_keys(resource, group_by), first)
 
     return resolver
 

@@ -1,6 +1,6 @@
 """What an operation asks for, read from its validated document before anything runs:
 its root fields, the catalog coordinates it selects (through aliases and fragments alike),
-and, after execution, the paths at which masked values were returned."""
+the fields it filters, sorts or groups on, and, after execution, the paths at which masked values were returned."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
+    GraphQLError,
     GraphQLObjectType,
     GraphQLSchema,
     InlineFragmentNode,
@@ -19,6 +20,11 @@ from graphql import (
     SelectionSetNode,
     get_named_type,
 )
+from graphql.execution.values import get_argument_values, get_variable_values
+
+from resolvers.listing import enum_value
+from schema.catalog import Catalog
+from schema.list_inputs import groups_field
 
 Visit = Callable[[GraphQLObjectType, FieldNode, Any], None]
 
@@ -46,6 +52,34 @@ class Selection:
         self._walk(self.root, self.operation.selection_set,
                    lambda parent, node, _d: found.add(f"{parent.name}.{node.name.value}"))
         return found
+
+    def argument_uses(self, catalog: Catalog, variables: Mapping[str, Any] | None) -> dict[str, set[str]]:
+        """The catalog fields the operation filters, sorts or groups on (`filter` / `sort` /
+        `group` by coordinate), through aliases, fragments and variables alike."""
+        coerced = get_variable_values(self.schema, self.operation.variable_definitions or [], dict(variables or {}))
+        if isinstance(coerced, list):
+            return {}  # execution reports the bad variables and runs nothing
+        lists = {r.list_field: r for r in catalog.resources.values()}
+        groups = {groups_field(r): r for r in catalog.resources.values()}
+        uses: dict[str, set[str]] = {}
+        for node, owner in self._fields(self.root, self.operation.selection_set):
+            name = node.name.value
+            resource = lists.get(name) or groups.get(name)
+            field = owner.fields.get(name)
+            if resource is None or field is None:
+                continue
+            try:
+                args = get_argument_values(field, node, coerced)
+            except GraphQLError:
+                continue  # execution reports it; the field resolves nothing
+            for field_name, conditions in (args.get("where") or {}).items():
+                if conditions and any(v is not None for v in conditions.values()):
+                    uses.setdefault(f"{resource.type_name}.{field_name}", set()).add("filter")
+            for key in args.get("orderBy") or ():
+                uses.setdefault(f"{resource.type_name}.{enum_value(key['field'])}", set()).add("sort")
+            for key in args.get("groupBy") or ():
+                uses.setdefault(f"{resource.type_name}.{enum_value(key)}", set()).add("group")
+        return uses
 
     def _walk(self, parent: GraphQLObjectType, selection_set: SelectionSetNode, visit: Visit,
               descend: bool = True) -> None:

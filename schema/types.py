@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from schema.catalog import DataType, Field
+from schema.catalog import DataType, Field, Sensitivity
 
 _PYTHON_TYPES: dict[DataType, type] = {
     DataType.STRING: str,
@@ -21,7 +21,16 @@ _PYTHON_TYPES: dict[DataType, type] = {
 
 
 def served_as_string(field: Field) -> bool:
-    return field.data_type is not DataType.STRING and field.mask_rule not in (None, "suppress")
+    """A typed field that may be served masked: declared with a mask rule (other than
+    `suppress`, whose null fits any type) or a sensitivity."""
+    if field.data_type is DataType.STRING or field.mask_rule == "suppress":
+        return False
+    return field.mask_rule is not None or field.sensitivity is not Sensitivity.NONE
+
+
+def fits_rule(field: Field, rule: str) -> bool:
+    """Whether the output of mask rule `rule` fits the field's GraphQL type."""
+    return rule == "suppress" or field.data_type is DataType.STRING or served_as_string(field)
 
 
 def python_type(field: Field) -> type:

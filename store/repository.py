@@ -7,10 +7,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from policies.grants import Grant, GrantStatus
+from policies.mask_rules import MaskOverride
 from schema.catalog import Catalog
 from schema.loader import parse_documents
 from store import tables as t
@@ -121,6 +122,7 @@ async def load_grants(engine: AsyncEngine) -> list[Grant]:
                 id=r.id, application=r.application, resource=r.resource, fields=tuple(r.fields), purpose=r.purpose,
                 modes=tuple(r.modes), valid_from=r.valid_from, valid_until=r.valid_until,
                 status=GrantStatus(r.status), mask_fields=tuple(r.mask_fields or ()),
+                mask_rules=dict(sorted((r.mask_rules or {}).items())),
             )
             for r in rows
         ]
@@ -130,7 +132,8 @@ async def insert_grant(conn: AsyncConnection, grant: Grant, scenario: str = "") 
     await conn.execute(t.grants.insert().values(
         id=grant.id, application=grant.application, resource=grant.resource, fields=list(grant.fields),
         purpose=grant.purpose, modes=list(grant.modes), valid_from=grant.valid_from, valid_until=grant.valid_until,
-        status=grant.status.value, mask_fields=list(grant.mask_fields), scenario=scenario,
+        status=grant.status.value, mask_fields=list(grant.mask_fields), mask_rules=dict(grant.mask_rules),
+        scenario=scenario,
     ))
     await bump_policy_revision(conn)
 
@@ -139,6 +142,37 @@ async def set_grant_status(engine: AsyncEngine, grant_id: str, status: GrantStat
     async with engine.begin() as conn:
         await conn.execute(update(t.grants).where(t.grants.c.id == grant_id).values(status=status.value))
         await bump_policy_revision(conn)
+
+
+async def load_mask_overrides(engine: AsyncEngine) -> list[MaskOverride]:
+    async with engine.connect() as conn:
+        rows = await conn.execute(select(t.mask_rules).order_by(t.mask_rules.c.id))
+        return [MaskOverride(r.id, r.target, r.purpose, r.rule, r.note) for r in rows]
+
+
+async def set_mask_override(engine: AsyncEngine, target: str, purpose: str, rule: str, note: str = "") -> MaskOverride:
+    """Store an administrator's rule (replacing the one for the same target and purpose); the
+    caller validated it (`policies.mask_rules.check_override`)."""
+    table = t.mask_rules
+    async with engine.begin() as conn:
+        where = (table.c.target == target) & (table.c.purpose == purpose)
+        existing = (await conn.execute(select(table.c.id).where(where))).scalar_one_or_none()
+        if existing is None:
+            result = await conn.execute(table.insert().values(target=target, purpose=purpose, rule=rule, note=note))
+            existing = result.inserted_primary_key[0]
+        else:
+            await conn.execute(update(table).where(table.c.id == existing).values(rule=rule, note=note))
+        await bump_policy_revision(conn)
+    return MaskOverride(int(existing), target, purpose, rule, note)
+
+
+async def remove_mask_override(engine: AsyncEngine, target: str, purpose: str) -> bool:
+    table = t.mask_rules
+    async with engine.begin() as conn:
+        result = await conn.execute(delete(table).where((table.c.target == target) & (table.c.purpose == purpose)))
+        if result.rowcount:
+            await bump_policy_revision(conn)
+        return bool(result.rowcount)
 
 
 async def bump_policy_revision(conn: AsyncConnection) -> None:

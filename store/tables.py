@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Boolean, Column, Date, ForeignKey, Integer, MetaData, String, Table, Text
+from sqlalchemy import JSON, Boolean, Column, Date, ForeignKey, Integer, MetaData, String, Table, Text, UniqueConstraint
 
 metadata = MetaData()
 
@@ -76,7 +76,21 @@ grants = Table(
     Column("valid_until", Date, nullable=False),
     Column("status", String(16), nullable=False),  # ACTIVE / SUSPENDED / REVOKED
     Column("mask_fields", JSON, nullable=False, default=list),  # coordinates served masked only
+    Column("mask_rules", JSON, nullable=False, default=dict),  # coordinate → rule this grant masks it with
     Column("scenario", Text, nullable=False, default=""),
+)
+
+# Administrators' mask rules (rules are data): `target` is a coordinate (Person.mobile), a resource
+# code or a sensitivity (PERSONAL); `purpose` is a purpose code or `*`.
+mask_rules = Table(
+    "mask_rules",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("target", String(100), nullable=False),
+    Column("purpose", String(64), nullable=False),
+    Column("rule", String(200), nullable=False),
+    Column("note", Text, nullable=False, default=""),
+    UniqueConstraint("target", "purpose", name="uq_mask_rules_target_purpose"),
 )
 
 # One row: bumped by every change that alters decisions, so that workers know to reload.

@@ -26,7 +26,9 @@ def test_schema_print_writes_the_generated_sdl(built_demo: Path) -> None:
     assert "type Person {" in sdl and "type Enterprise {" in sdl
     assert "person(idNumber: ID!): Person" in sdl
     assert "checkPerson(idNumber: ID!, claims: PersonClaims!): CheckResult!" in sdl
-    assert "populationRecords(first: Int! = 20, after: String = null): PersonConnection!" in sdl
+    assert ("populationRecords(first: Int! = 20, after: String = null, where: PopulationRecordsWhere = null, "
+            "orderBy: [PopulationRecordsOrder!] = null): PersonConnection!") in sdl
+    assert "populationRecordsGroups(groupBy: [PopulationRecordsField!]!" in sdl
 
 
 def test_demo_credentials_are_deterministic_for_a_seed(built_demo: Path, tmp_path: Path) -> None:

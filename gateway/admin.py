@@ -1,0 +1,87 @@
+"""Policy administration operations on a deployment's stores, shared by the CLI (and, later,
+the admin API): each change is validated, stored, bumps the policy revision so that every
+worker reloads, and is audited."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from audit import AuditRecord, AuditStore
+from gateway.runtime import make_engine
+from gateway.settings import Settings
+from masking import KeyRing
+from policies.mask_rules import MaskOverride, check_override
+from policies.planner import Decision, Planner
+from policies.rules import PolicySet
+from schema.catalog import Catalog
+from store import repository
+
+
+@dataclass
+class Stores:
+    store: AsyncEngine
+    audit: AuditStore
+    catalog: Catalog
+
+
+@asynccontextmanager
+async def open_stores(settings: Settings) -> AsyncIterator[Stores]:
+    store = make_engine(settings.store_url)
+    audit = AuditStore(make_engine(settings.audit_url))
+    try:
+        await audit.create()
+        yield Stores(store, audit, await repository.load_catalog(store))
+    finally:
+        await store.dispose()
+        await audit.engine.dispose()
+
+
+async def _audit_change(stores: Stores, operator: str | None, operation: str, target: str, purpose: str) -> None:
+    record = AuditRecord(
+        request_id=uuid.uuid4().hex, at=datetime.now(UTC).isoformat(), operation=operation, outcome="SERVED",
+        operator=operator, purpose=purpose if purpose != "*" else None, fields={target: "POLICY"},
+        policy_version=str(await repository.policy_revision(stores.store)),
+    )
+    await stores.audit.append(record)
+
+
+async def set_mask_rule(settings: Settings, target: str, rule: str, purpose: str = "*", note: str = "",
+                        operator: str | None = None) -> MaskOverride:
+    """Validate and store an administrator's mask rule (policies.mask_rules.check_override)."""
+    async with open_stores(settings) as stores:
+        principals = await repository.load_principals(stores.store)
+        canonical = check_override(stores.catalog, principals.purposes, target, purpose, rule)
+        override = await repository.set_mask_override(stores.store, target, purpose, canonical, note)
+        await _audit_change(stores, operator, "policy.mask_rule.set", target, purpose)
+        return override
+
+
+async def unset_mask_rule(settings: Settings, target: str, purpose: str = "*", operator: str | None = None) -> bool:
+    async with open_stores(settings) as stores:
+        removed = await repository.remove_mask_override(stores.store, target, purpose)
+        if removed:
+            await _audit_change(stores, operator, "policy.mask_rule.unset", target, purpose)
+        return removed
+
+
+async def list_mask_rules(settings: Settings) -> list[MaskOverride]:
+    async with open_stores(settings) as stores:
+        return await repository.load_mask_overrides(stores.store)
+
+
+async def explain(settings: Settings, application: str, purpose: str, coordinate: str, mode: str = "QUERY") -> Decision:
+    """The decision the gateway would make now for one field, with its rule and their sources."""
+    async with open_stores(settings) as stores:
+        principals = await repository.load_principals(stores.store)
+        policy = PolicySet.build(
+            stores.catalog, await repository.load_grants(stores.store), principals.application_departments(),
+            mask_overrides=await repository.load_mask_overrides(stores.store),
+        )
+        keys = KeyRing.from_file(settings.masking_key_path, create=False) if settings.masking_key_path.exists() else None
+        return Planner(policy, keys=keys).explain(application, purpose, coordinate, mode)

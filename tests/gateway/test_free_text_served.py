@@ -1,0 +1,30 @@
+"""Free text leaves with embedded identifiers masked in place, and says so."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from gateway.settings import Settings
+from tests.support import Gateway
+
+MOBILE, ID_NUMBER = "13812345678", "110101199003071233"
+
+
+async def test_identifiers_in_unlabelled_text_are_masked_on_the_way_out(gateway: Gateway, settings: Settings) -> None:
+    database = settings.library_urls["credit"].removeprefix("sqlite+aiosqlite:///")
+    with sqlite3.connect(database) as conn:
+        credit_code, = conn.execute("SELECT credit_code FROM administrative_penalty ORDER BY row_id LIMIT 1").fetchone()
+        conn.execute("UPDATE administrative_penalty SET violation = ? WHERE credit_code = ?",
+                     (f"当事人联系电话{MOBILE}，身份证{ID_NUMBER}，订单号20240101123456", credit_code))
+    body = await gateway.query(
+        'query($code: ID!) { enterprise(creditCode: $code) { penalties { violation } } }',
+        variables={"code": credit_code}, app_id="scjg-licensing", purpose="ADMINISTRATIVE_BASIS",
+    )
+    assert "errors" not in body, body
+    texts = [p["violation"] for p in body["data"]["enterprise"]["penalties"]]
+    assert "当事人联系电话138****5678，身份证110101********1233，订单号20240101123456" in texts
+    assert MOBILE not in str(body) and ID_NUMBER not in str(body)
+    assert body["extensions"]["freeTextMasked"] == {"AdministrativePenalty.violation": 1}
+    [record] = await gateway.runtime.audit.records(limit=1)
+    assert record["scrubbed"] == {"AdministrativePenalty.violation": 1}
+    assert MOBILE not in str(record)
