@@ -1,4 +1,4 @@
-"""The `gateway` command line: demo, serve, schema print, audit verify."""
+"""The `gateway` command line: demo, serve, schema print, audit verify, catalog lint, masking."""
 
 from __future__ import annotations
 
@@ -136,6 +136,124 @@ def audit_verify(data_dir: DataDir = None) -> None:
     print(f"audit trail broken at record {report.first_bad}: {report.problem} "
           f"({report.records} records hold before it)")
     raise typer.Exit(code=1)
+
+
+catalog_app = typer.Typer(help="The catalog of resources and fields (政务数据资源目录).", no_args_is_help=True)
+app.add_typer(catalog_app, name="catalog")
+
+
+@catalog_app.command("lint")
+def catalog_lint(
+    data_dir: DataDir = None,
+    samples: Annotated[bool, typer.Option("--samples/--no-samples", help="Also scan sample values of NONE fields.")] = True,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="Rows sampled per resource.")] = 200,
+) -> None:
+    """Flag fields that look personal but are labelled NONE or name no mask rule.
+
+    Checks the catalog in DATA_DIR (the demo's, built if missing). Exit 1: findings; 2: a library could not be read.
+    """
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from gateway.runtime import make_engine
+    from resolvers.datasource import LibraryUnavailable, library_sources
+    from schema.lint import Finding, lint
+    from store.repository import load_catalog
+
+    settings = _settings(data_dir)
+    _ensure_demo(settings)
+
+    async def run() -> tuple[list[Finding], int]:
+        store = make_engine(settings.store_url)
+        engines: dict[str, AsyncEngine] = {}
+        try:
+            catalog = await load_catalog(store)
+            if samples:
+                engines = {code: make_engine(settings.library_urls[code]) for code in catalog.libraries}
+            sources = library_sources(catalog, engines) if samples else None
+            return await lint(catalog, sources, limit), len(catalog.by_coordinate)
+        finally:
+            for engine in [store, *engines.values()]:
+                await engine.dispose()
+
+    try:
+        findings, fields = asyncio.run(run())
+    except LibraryUnavailable as exc:
+        print(f"catalog lint: {exc}; lint names only with --no-samples", file=sys.stderr)
+        raise typer.Exit(code=2) from None
+    for finding in findings:
+        print(finding)
+    checked = f"{fields} fields, " + (f"names and up to {limit} sample rows per resource" if samples else "names only")
+    if findings:
+        print(f"catalog lint: {len(findings)} findings ({checked}); see docs/catalog-lint.md", file=sys.stderr)
+        raise typer.Exit(code=1)
+    print(f"catalog lint: clean ({checked})", file=sys.stderr)
+
+
+masking_app = typer.Typer(help="Mask rules as data (脱敏规则): set, list, remove, explain.", no_args_is_help=True)
+app.add_typer(masking_app, name="masking")
+Purpose = Annotated[str, typer.Option("--purpose", help="A purpose code, or * for every purpose.")]
+Operator = Annotated[Optional[str], typer.Option("--operator", help="Who makes the change (for the audit record).")]
+
+
+@masking_app.command("set")
+def masking_set(
+    target: Annotated[str, typer.Argument(help="A field (Person.mobile), a resource code or a sensitivity (PERSONAL).")],
+    rule: Annotated[str, typer.Argument(help="A mask rule, e.g. mobile, 'partial(head=2,tail=2)', pseudonym.")],
+    purpose: Purpose = "*",
+    note: Annotated[str, typer.Option("--note", help="Why (kept with the rule).")] = "",
+    operator: Operator = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Set the mask rule for TARGET under a purpose; in force on every worker at the next policy refresh."""
+    from gateway import admin
+    from policies.mask_rules import MaskRuleError
+
+    try:
+        override = asyncio.run(admin.set_mask_rule(_settings(data_dir), target, rule, purpose, note, operator))
+    except MaskRuleError as exc:
+        print(f"refused: {exc}", file=sys.stderr)
+        raise typer.Exit(code=1) from None
+    print(f"rule:{override.id}  {override.target}  purpose {override.purpose}  {override.rule}")
+
+
+@masking_app.command("unset")
+def masking_unset(target: str, purpose: Purpose = "*", operator: Operator = None, data_dir: DataDir = None) -> None:
+    """Remove the rule for TARGET under a purpose."""
+    from gateway import admin
+
+    if not asyncio.run(admin.unset_mask_rule(_settings(data_dir), target, purpose, operator)):
+        print(f"no rule for {target} under purpose {purpose}", file=sys.stderr)
+        raise typer.Exit(code=1)
+    print(f"removed the rule for {target} under purpose {purpose}")
+
+
+@masking_app.command("rules")
+def masking_rules(data_dir: DataDir = None) -> None:
+    """List the administrators' rules, then the built-in defaults by sensitivity."""
+    from gateway import admin
+    from policies.mask_rules import BUILTIN_DEFAULTS
+
+    for o in asyncio.run(admin.list_mask_rules(_settings(data_dir))):
+        print(f"rule:{o.id}\t{o.target}\tpurpose {o.purpose}\t{o.rule}" + (f"\t# {o.note}" if o.note else ""))
+    for sensitivity, default in BUILTIN_DEFAULTS.items():
+        print(f"default\t{sensitivity.value}\tpurpose *\t{default}")
+
+
+@masking_app.command("explain")
+def masking_explain(
+    application: str, purpose: str, coordinate: str,
+    mode: Annotated[str, typer.Option("--mode", help="QUERY or CHECK.")] = "QUERY",
+    data_dir: DataDir = None,
+) -> None:
+    """What APPLICATION gets for COORDINATE under PURPOSE today: access, rule, and what decided them."""
+    from gateway import admin
+
+    d = asyncio.run(admin.explain(_settings(data_dir), application, purpose, coordinate, mode))
+    print(f"{coordinate}: {d.access.value}" + (f" ({d.reason.value})" if d.reason else ""))
+    if d.source:
+        print(f"  allowed by: {d.source}")
+    if d.rule:
+        print(f"  rule: {d.rule}  (from {d.rule_source})")
 
 
 def main() -> None:

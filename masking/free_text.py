@@ -98,11 +98,18 @@ def find(text: str, kinds: Collection[Kind] = ALL_KINDS) -> list[Finding]:
     return _find(text, kinds)[1]
 
 
-def scrub(text: str, kinds: Collection[Kind] = ALL_KINDS) -> str:
+def scrub(text: str, kinds: Collection[Kind] = ALL_KINDS, embedded_only: bool = False) -> str:
     """`text` with every identifier of `kinds` masked in place; the very same object when none
-    was found. Pass `PERSONAL_KINDS` to leave organisations' credit codes readable."""
+    was found. Pass `PERSONAL_KINDS` to leave organisations' credit codes readable.
+
+    With `embedded_only`, a value that is one identifier and nothing else is left alone: it is
+    the field's own content, which the catalog labels (an enterprise's public credit code, a
+    licence number), not an identifier slipped into free text."""
     folded, findings = _find(text, kinds)
     if not findings:
+        return text
+    if embedded_only and len(findings) == 1 and not text[: findings[0].start].strip() \
+            and not text[findings[0].end :].strip():
         return text
     parts: list[str] = []
     position = 0
@@ -128,8 +135,8 @@ def _find(text: str, kinds: Collection[Kind]) -> tuple[str, list[Finding]]:
         found = _classify(folded, m.start(), m.end())
         if found is not None:
             candidates.append(found)
-    found = _resolve(candidates)  # before filtering: a credit code still hides the digits inside it
-    return folded, found if kinds is ALL_KINDS else [f for f in found if f.kind in kinds]
+    chosen = _resolve(candidates)  # before filtering: a credit code still hides the digits inside it
+    return folded, chosen if kinds is ALL_KINDS else [f for f in chosen if f.kind in kinds]
 
 
 def _classify(folded: str, start: int, end: int) -> Finding | None:

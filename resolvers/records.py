@@ -74,7 +74,7 @@ def present(field: Field, raw: Any, decision: Decision) -> Any:
         value = decision.masker(raw) if decision.masker else mask("redact", raw)
         return None if value is None else str(value)
     if is_free_text(field):
-        return scrub(raw) if isinstance(raw, str) else raw
+        return scrub(raw, embedded_only=True) if isinstance(raw, str) else raw
     if served_as_string(field):
         return _as_string(raw)
     if field.data_type is DataType.DECIMAL and not isinstance(raw, Decimal):

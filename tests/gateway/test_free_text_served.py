@@ -28,3 +28,12 @@ async def test_identifiers_in_unlabelled_text_are_masked_on_the_way_out(gateway:
     [record] = await gateway.runtime.audit.records(limit=1)
     assert record["scrubbed"] == {"AdministrativePenalty.violation": 1}
     assert MOBILE not in str(record)
+
+
+async def test_a_field_that_is_one_identifier_is_its_own_content(gateway: Gateway) -> None:
+    """An enterprise's credit code is public and labelled so by the catalog: it is not free text."""
+    body = await gateway.query('query($code: ID!) { enterprise(creditCode: $code) { creditCode } }',
+                               variables={"code": gateway.sample_code}, app_id="scjg-licensing",
+                               purpose="ADMINISTRATIVE_BASIS")
+    assert body["data"]["enterprise"]["creditCode"] == gateway.sample_code
+    assert "freeTextMasked" not in body["extensions"]

@@ -42,11 +42,27 @@ def test_not_shared_resource_without_legal_basis_is_refused() -> None:
         parse_documents(docs)
 
 
-def test_sensitive_field_needs_a_mask_rule() -> None:
+def test_masked_preview_needs_a_mask_rule() -> None:
     docs = copy.deepcopy(documents())
     del find_field(docs, "mobile")["mask"]
     with pytest.raises(CatalogError, match="needs a mask_rule"):
         parse_documents(docs)
+
+
+def test_sensitive_field_without_a_rule_takes_its_sensitivity_default() -> None:
+    docs = copy.deepcopy(documents())
+    field = find_field(docs, "mobile")
+    del field["mask"]
+    field["without_grant"] = "DENIED"
+    assert parse_documents(docs).by_coordinate["Person.mobile"].field.mask_rule is None
+
+
+def test_unknown_or_malformed_mask_rule_is_refused() -> None:
+    for rule, message in (("noSuchRule", "unknown mask rule"), ("mobile(head=99)", "head")):
+        docs = copy.deepcopy(documents())
+        find_field(docs, "mobile")["mask"] = rule
+        with pytest.raises(CatalogError, match=message):
+            parse_documents(docs)
 
 
 def test_a_coordinate_has_one_owner() -> None:
