@@ -29,7 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from libraries.tables import ROW_ID
 from masking import free_text
 from resolvers.datasource import LibrarySource, LibraryUnavailable
-from schema.catalog import Catalog, DataType, Entity, Field, Resource, Sensitivity
+from schema.catalog import Catalog, DataType, Entity, Field, FieldRef, Resource, Sensitivity, ShareClass
 
 __all__ = [
     "DEFAULT_SAMPLE_LIMIT",
@@ -40,6 +40,7 @@ __all__ = [
     "NameRule",
     "PublicItem",
     "lint",
+    "lint_cross_field",
     "lint_names",
     "lint_samples",
 ]
@@ -150,6 +151,43 @@ def lint_names(catalog: Catalog) -> list[Finding]:
     return findings
 
 
+def lint_cross_field(catalog: Catalog) -> list[Finding]:
+    """Masks that another field of the same entity undoes: the `idNumber` mask hides exactly the
+    birth date (digits 7-14), so a birth date served raw to every department rebuilds a masked ID
+    number, and an ID number served raw makes a masked birth date pointless."""
+    findings = []
+    by_type: dict[str, list[FieldRef]] = {}
+    for ref in catalog.field_refs():
+        by_type.setdefault(ref.resource.type_name, []).append(ref)
+    for refs in by_type.values():
+        ids = [r for r in refs if (r.field.mask_rule or "").split("(")[0] == "idNumber"]
+        births = [r for r in refs if _is_birth_date(r.field)]
+        for id_ref in ids:
+            for birth in births:
+                if _masked_somewhere(id_ref.field) and _raw_for_all(birth.field):
+                    detail = (f"served raw to every department, it rebuilds the digits the masked {id_ref.coordinate} "
+                              "hides; share it CONDITIONAL with a year preview")
+                    findings.append(Finding(birth.coordinate, birth.resource.code, "cross-field", detail,
+                                            Sensitivity.PERSONAL, "year"))
+                if _masked_somewhere(birth.field) and _raw_for_all(id_ref.field):
+                    detail = f"its mask hides nothing: {id_ref.coordinate} is served raw to every department"
+                    findings.append(Finding(birth.coordinate, birth.resource.code, "cross-field", detail,
+                                            Sensitivity.PERSONAL, "year"))
+    return findings
+
+
+def _is_birth_date(f: Field) -> bool:
+    return f.data_type is DataType.DATE and ("birth" in f.name.lower() or "出生" in f.title)
+
+
+def _masked_somewhere(f: Field) -> bool:
+    return f.share_class is not ShareClass.NOT_SHARED and (f.mask_required or f.without_grant == "MASKED")
+
+
+def _raw_for_all(f: Field) -> bool:
+    return f.share_class is ShareClass.UNCONDITIONAL and not f.mask_required
+
+
 async def lint_samples(
     catalog: Catalog, sources: Mapping[str, LibrarySource], limit: int = DEFAULT_SAMPLE_LIMIT
 ) -> list[Finding]:
@@ -172,7 +210,7 @@ async def lint(
     catalog: Catalog, sources: Mapping[str, LibrarySource] | None, limit: int = DEFAULT_SAMPLE_LIMIT
 ) -> list[Finding]:
     """Both checks (names only when `sources` is None), each field's findings together."""
-    findings = lint_names(catalog)
+    findings = lint_names(catalog) + lint_cross_field(catalog)
     if sources is not None:
         findings += await lint_samples(catalog, sources, limit)
     order = {ref.coordinate: i for i, ref in enumerate(catalog.field_refs())}

@@ -335,3 +335,16 @@ def test_the_command_exits_2_when_a_library_cannot_be_read(data_dir: Path) -> No
     result = CliRunner().invoke(app, ["catalog", "lint", "--data-dir", str(data_dir)])
     assert result.exit_code == 2
     assert "library population is unavailable" in result.output
+
+
+def test_a_birth_date_served_raw_undoes_the_id_number_mask() -> None:
+    from schema.lint import lint_cross_field
+    from tests.schema.test_catalog import documents, find_field
+
+    assert lint_cross_field(load_catalog()) == []  # the demo previews the birth date as its year
+    docs = documents()
+    birth = find_field(docs, "birthDate")
+    birth.update(share="UNCONDITIONAL", without_grant="DENIED")
+    [finding] = lint_cross_field(parse_documents(docs))
+    assert (finding.coordinate, finding.evidence, finding.mask_rule) == ("Person.birthDate", "cross-field", "year")
+    assert "Person.idNumber" in finding.detail
