@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gateway.runtime import make_engine
 from gateway.settings import Settings
 from libraries.synthetic import populate
+from masking import KeyRing
 from policies.grants import Grant, GrantStatus
 from schema.loader import DEMO_CATALOG_DIR, parse_documents
 from store import repository
@@ -62,6 +63,7 @@ async def build_demo(settings: Settings, *, seed: int = 7, persons: int = 2000,
         for engine in engines.values():
             await engine.dispose()
     credentials = _credentials(settings, principals, grants, seed, today, samples.id_numbers, samples.credit_codes)
+    KeyRing.from_file(settings.masking_key_path, create=True)  # the platform's masking key, once
     settings.credentials_path.write_text(json.dumps(credentials, ensure_ascii=False, indent=2), encoding="utf-8")
     return settings.credentials_path
 

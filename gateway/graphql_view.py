@@ -29,7 +29,7 @@ from gateway.runtime import Runtime
 from policies.planner import Access
 from resolvers.context import RequestContext
 from resolvers.datasource import LibraryUnavailable
-from resolvers.entities import oracle_message
+from resolvers.entities import probe_refusal
 from schema.selection import Selection
 
 log = logging.getLogger(__name__)
@@ -157,8 +157,9 @@ class GraphQLView:
         record.uses = {c: sorted(u) for c, u in sorted(uses.items())}
         plan = self.runtime.planner.plan(application, purpose, uses)
         for coordinate, decision in sorted(plan.decisions.items()):
-            if decision.access is not Access.RAW:
-                raise RequestRefused(ErrorCode.FILTER_NOT_ALLOWED, oracle_message(coordinate, decision))
+            refusal = probe_refusal(self.runtime.catalog, coordinate, decision)
+            if refusal:
+                raise RequestRefused(ErrorCode.FILTER_NOT_ALLOWED, refusal)
 
     async def _read(self, request: Request) -> tuple[str, dict[str, Any] | None, str | None]:
         if request.method == "GET":

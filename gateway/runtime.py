@@ -45,6 +45,20 @@ def make_engine(url: str) -> AsyncEngine:
     return create_async_engine(url, pool_pre_ping=True)
 
 
+def load_keys(settings: Settings) -> KeyRing:
+    """The platform's masking key. The embedded default creates it on first start; a deployment
+    on a server database must provide it (a worker inventing its own key would give pseudonyms,
+    tokens and cursors that the other workers do not share)."""
+    embedded = settings.store_url.startswith("sqlite")
+    try:
+        return KeyRing.from_file(settings.masking_key_path, create=embedded)
+    except FileNotFoundError:
+        raise RuntimeError(
+            f"masking key file {settings.masking_key_path} is missing: create it once (32 random bytes, base64, "
+            "mode 0600) and give every worker the same file; see docs/configuration.md"
+        ) from None
+
+
 @dataclass
 class Runtime:
     settings: Settings
@@ -78,7 +92,7 @@ class Runtime:
         grants = await repository.load_grants(store_engine)
         overrides = await repository.load_mask_overrides(store_engine)
         revision = await repository.policy_revision(store_engine)
-        keys = KeyRing.from_file(settings.masking_key_path, create=True)
+        keys = load_keys(settings)
         planner = Planner(PolicySet.build(catalog, grants, principals.application_departments(),
                                           mask_overrides=overrides), keys=keys)
         schema = build_schema(catalog)

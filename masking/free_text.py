@@ -102,14 +102,14 @@ def scrub(text: str, kinds: Collection[Kind] = ALL_KINDS, embedded_only: bool = 
     """`text` with every identifier of `kinds` masked in place; the very same object when none
     was found. Pass `PERSONAL_KINDS` to leave organisations' credit codes readable.
 
-    With `embedded_only`, a value that is one identifier and nothing else is left alone: it is
-    the field's own content, which the catalog labels (an enterprise's public credit code, a
-    licence number), not an identifier slipped into free text."""
+    With `embedded_only`, a value that is one credit code and nothing else is left alone: it is
+    the field's own content (an organisation's code is public, 企业信息公示), not an identifier
+    slipped into free text. A bare personal identifier is masked all the same."""
     folded, findings = _find(text, kinds)
     if not findings:
         return text
-    if embedded_only and len(findings) == 1 and not text[: findings[0].start].strip() \
-            and not text[findings[0].end :].strip():
+    if embedded_only and len(findings) == 1 and findings[0].kind is Kind.CREDIT_CODE \
+            and not text[: findings[0].start].strip() and not text[findings[0].end :].strip():
         return text
     parts: list[str] = []
     position = 0

@@ -124,16 +124,25 @@ class KeyRing:
 
     @classmethod
     def _create(cls, path: Path) -> KeyRing:
+        """Write a new key atomically: a complete temporary file is hard-linked into place, so
+        a worker racing another one reads either no file or a whole key, never a partial one."""
         keys = cls.generate()
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another worker created it first: use theirs
-            return cls.from_file(path)
-        with os.fdopen(fd, "wb") as file:
-            if os.name == "posix":
-                os.fchmod(file.fileno(), 0o600)  # whatever the umask
-            file.write(base64.b64encode(keys._master) + b"\n")
+            with os.fdopen(fd, "wb") as file:
+                if os.name == "posix":
+                    os.fchmod(file.fileno(), 0o600)  # whatever the umask
+                file.write(base64.b64encode(keys._master) + b"\n")
+                file.flush()
+                os.fsync(file.fileno())
+            try:
+                os.link(temporary, path)  # never replaces: the first worker's key wins
+            except FileExistsError:
+                return cls.from_file(path)
+        finally:
+            temporary.unlink(missing_ok=True)
         logger.info("created masking key file %s (fingerprint %s)", path, keys.fingerprint)
         return keys
 

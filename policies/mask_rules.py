@@ -1,6 +1,7 @@
 """Which rule a masked field is served with. Rules are data, versioned with the policy.
 
-Resolution, most specific first (docs/masking.md, "Choosing the rule"):
+Resolution, most specific first (docs/masking.md, "Choosing the rule"), except that a field
+the catalog itself requires masked (`mask_required`) always keeps the catalog's rule:
 
     1. the grant in force that serves the field masked, if it names a rule for it
     2. an administrator's rule for the field (Person.mobile), for the purpose, then for `*`
@@ -65,6 +66,10 @@ class MaskRuleBook:
         self._index = {(o.target, o.purpose): o for o in self.overrides}
 
     def resolve(self, ref: FieldRef, purpose: str, grant: Grant | None = None) -> ResolvedRule:
+        if ref.field.mask_required and ref.field.mask_rule:
+            # The provider's own desensitized derivative (002 第十八条): its rule is part of the
+            # catalog entry and no override may loosen it.
+            return ResolvedRule(ref.field.mask_rule, "catalog")
         if grant is not None and ref.coordinate in grant.mask_rules:
             return ResolvedRule(grant.mask_rules[ref.coordinate], f"grant:{grant.id}")
         for target in (ref.coordinate, ref.resource.code):
@@ -119,6 +124,8 @@ def target_fields(catalog: Catalog, target: str) -> list[FieldRef]:
         ref = catalog.by_coordinate[target]
         if ref.field.share_class is ShareClass.NOT_SHARED:
             raise MaskRuleError(f"{target} is NOT_SHARED: it is never served, masked or not")
+        if ref.field.mask_required:
+            raise MaskRuleError(f"{target} is a desensitized derivative: the catalog's rule is part of its entry")
         return [ref]
     if target in catalog.resources:
         resource = catalog.resources[target]

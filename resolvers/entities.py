@@ -18,7 +18,7 @@ from resolvers.listing import ListQuery, position_of
 from resolvers.loaders import entity_loader, record_list_loader
 from resolvers.pagination import check_page_size
 from resolvers.records import Record, present
-from schema.catalog import Cardinality, Entity, Field, Resource
+from schema.catalog import Cardinality, Catalog, Entity, Field, Resource
 from schema.list_inputs import GroupCount
 
 
@@ -136,16 +136,23 @@ def ensure_raw(ctx: RequestContext, coordinates: set[str]) -> None:
     """Filters, sort keys and group keys only on fields the caller sees raw. The view refuses
     such requests before anything runs; this is the resolver's own guard."""
     for coordinate in sorted(coordinates):
-        decision = ctx.planner.explain(ctx.application, ctx.purpose or "", coordinate)
-        if decision.access is not Access.RAW:
-            raise RequestRefused(ErrorCode.FILTER_NOT_ALLOWED, oracle_message(coordinate, decision))
+        refusal = probe_refusal(ctx.catalog, coordinate, ctx.planner.explain(ctx.application, ctx.purpose or "", coordinate))
+        if refusal:
+            raise RequestRefused(ErrorCode.FILTER_NOT_ALLOWED, refusal)
 
 
-def oracle_message(coordinate: str, decision: Decision) -> str:
-    """Names the field and why; never a value."""
-    reason = f", {decision.reason.value}" if decision.reason else ""
-    return (f"`{coordinate}` is {decision.access.value} for you{reason}: filtering, sorting, grouping and "
-            "paging work only on fields you see raw")
+def probe_refusal(catalog: Catalog, coordinate: str, decision: Decision) -> str | None:
+    """Why a field may not be filtered, sorted or grouped on, if it may not; names the field and
+    the reason, never a value."""
+    if decision.access is not Access.RAW:
+        reason = f", {decision.reason.value}" if decision.reason else ""
+        return (f"`{coordinate}` is {decision.access.value} for you{reason}: filtering, sorting, grouping and "
+                "paging work only on fields you see raw")
+    ref = catalog.by_coordinate.get(coordinate)
+    if ref is not None and ref.field.open_text:
+        return (f"`{coordinate}` is free text that may hold identifiers masked on the way out: it cannot be "
+                "filtered, sorted or grouped on")
+    return None
 
 
 def _as_text(value: object) -> str | None:

@@ -11,13 +11,14 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Column, ColumnElement, Table, and_, false, or_, true
+from sqlalchemy import Column, ColumnElement, Table, and_, false, func, or_, true
 
 from gateway.errors import ErrorCode, RequestRefused
 from schema.catalog import DataType, Field, Resource
 from schema.list_inputs import MAX_GROUP_KEYS, MAX_IN_VALUES, MAX_SORT_KEYS
 
 MAX_TEXT = 200  # longest text a filter compares against
+MAX_DECIMAL_EXPONENT = 30
 OPERATORS = ("eq", "in_", "starts_with", "gt", "gte", "lt", "lte")
 
 
@@ -94,8 +95,14 @@ def _bounded(field: Field, operator: str, value: Any) -> Any:
         for item in value:
             _bounded(field, "eq", item)
         return tuple(value)
-    if isinstance(value, str) and len(value) > MAX_TEXT:
-        raise RequestRefused(ErrorCode.BAD_USER_INPUT, f"a filter on `{field.name}` is longer than {MAX_TEXT} characters")
+    if isinstance(value, str) and (len(value) > MAX_TEXT or "\x00" in value):
+        raise RequestRefused(ErrorCode.BAD_USER_INPUT,
+                             f"a filter on `{field.name}` must be text of at most {MAX_TEXT} characters, without NUL")
+    if isinstance(value, Decimal) and not (value.is_finite() and abs(value.adjusted()) <= MAX_DECIMAL_EXPONENT):
+        raise RequestRefused(ErrorCode.BAD_USER_INPUT,
+                             f"a filter on `{field.name}` must be a finite number below 1e{MAX_DECIMAL_EXPONENT}")
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 2**63:
+        raise RequestRefused(ErrorCode.BAD_USER_INPUT, f"a filter on `{field.name}` is out of range")
     if operator == "starts_with" and not value:
         raise RequestRefused(ErrorCode.BAD_USER_INPUT, f"`startsWith` on `{field.name}` needs at least one character")
     return value
@@ -114,7 +121,8 @@ def _condition(column: Column[Any], condition: Condition) -> ColumnElement[bool]
         case "in_":
             return column.in_(list(value))
         case "starts_with":
-            return column.startswith(value, autoescape=True)
+            # Not LIKE: SQLite's LIKE ignores ASCII case, PostgreSQL's does not; this is exact on both.
+            return func.substr(column, 1, len(value)) == value
         case "gt":
             return column > value
         case "gte":

@@ -83,7 +83,8 @@ def present(field: Field, raw: Any, decision: Decision) -> Any:
 
 
 def is_free_text(field: Field) -> bool:
-    """Text the catalog does not label sensitive: scanned for embedded identifiers on the way out."""
+    """Text the catalog does not label sensitive: scanned for embedded identifiers on the way out
+    (all of it, not only `Field.open_text`: a short code field may hold one by mistake)."""
     return field.data_type is DataType.STRING and field.sensitivity is Sensitivity.NONE
 
 

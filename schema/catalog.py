@@ -85,7 +85,8 @@ class CatalogError(ValueError):
 RESOURCE_CODE = re.compile(r"^[1-3]-\d{2}-\d{3}-\d{3}/\d{6}$")
 GRAPHQL_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
 SQL_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-RESERVED_NAMES = frozenset({"key"})  # attributes of resolvers.records.Record
+RESERVED_NAMES = frozenset({"key"})
+FREE_TEXT_LENGTH = 100  # declared lengths above this are free text, not codes or names  # attributes of resolvers.records.Record
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,16 @@ class Field:
     without_grant: str = "DENIED"
     legal_basis: str | None = None
     checkable: bool = False
+    free_text: bool = False  # remarks, descriptions: may hold identifiers however labelled
+
+    @property
+    def open_text(self) -> bool:
+        """Unlabelled text that may hold identifiers (declared free text, or longer than
+        FREE_TEXT_LENGTH): scanned on the way out, and never filtered, sorted or grouped on, since
+        a filter would probe the identifiers the scan masks (docs/masking.md, "Free text")."""
+        return self.data_type is DataType.STRING and self.sensitivity is Sensitivity.NONE and (
+            self.free_text or (self.length or 0) > FREE_TEXT_LENGTH
+        )
 
     def validate(self, resource: Resource) -> None:
         where = f"field {resource.type_name}.{self.name} of resource {resource.code}"

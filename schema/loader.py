@@ -99,6 +99,7 @@ def _field(doc: dict[str, Any]) -> Field:
         share_class=ShareClass(doc["share"]),
         column=doc.get("column", snake_case(doc["name"])),
         length=doc.get("length"),
+        free_text=bool(doc.get("free_text", False)),
         sensitivity=Sensitivity(doc.get("sensitivity", "NONE")),
         mask_rule=doc.get("mask"),
         mask_required=bool(doc.get("mask_required", False)),

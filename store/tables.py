@@ -76,7 +76,7 @@ grants = Table(
     Column("valid_until", Date, nullable=False),
     Column("status", String(16), nullable=False),  # ACTIVE / SUSPENDED / REVOKED
     Column("mask_fields", JSON, nullable=False, default=list),  # coordinates served masked only
-    Column("mask_rules", JSON, nullable=False, default=dict),  # coordinate → rule this grant masks it with
+    Column("mask_rules", JSON, nullable=False, default=dict, server_default="{}"),  # coordinate → rule this grant masks it with
     Column("scenario", Text, nullable=False, default=""),
 )
 

@@ -101,3 +101,26 @@ async def test_explain_names_the_rule_and_its_source(settings: Settings) -> None
     decision = await admin.explain(settings, "scjg-licensing", "ADMINISTRATIVE_BASIS", "Person.address")
     assert (decision.access.value, decision.rule, decision.rule_source) == (
         "MASKED", "partial(head=2,tail=3)", f"rule:{override.id}")
+
+
+async def test_a_token_is_bound_to_the_application_it_was_issued_to(gateway: Gateway, settings: Settings) -> None:
+    """Another application with its own grant to read the field raw still cannot reverse it."""
+    from datetime import date, timedelta
+
+    from gateway.runtime import make_engine
+    from policies.grants import Grant, GrantStatus
+    from store import repository
+
+    await admin.set_mask_rule(settings, "Person.mobile", "reversible", purpose="WORK_REFERENCE")
+    token = (await person(gateway, "mobile", app_id="mz-assistance", purpose="WORK_REFERENCE"))["data"]["person"]["mobile"]
+    engine = make_engine(settings.store_url)
+    async with engine.begin() as conn:
+        today = date.today()
+        await repository.insert_grant(conn, Grant(
+            id="G-SCJG-TEST", application="scjg-licensing", resource="1-01-001-001/000001", fields=("Person.mobile",),
+            purpose="ADMINISTRATIVE_BASIS", modes=("QUERY",), valid_from=today - timedelta(days=2),
+            valid_until=today + timedelta(days=30), status=GrantStatus.ACTIVE))
+    await engine.dispose()
+    unmask = 'query($t: [String!]!) { unmask(field: "Person.mobile", tokens: $t) }'
+    body = await gateway.query(unmask, variables={"t": [token]}, **LICENSING)
+    assert codes(body) == {"BAD_USER_INPUT"} and body["data"] is None

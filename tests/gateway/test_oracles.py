@@ -175,3 +175,26 @@ async def all_rows(gateway: Gateway, arguments: str, fields: str, page: int = 10
         if not connection["pageInfo"]["hasNextPage"]:
             return rows
         after = connection["pageInfo"]["endCursor"]
+
+
+async def test_free_text_cannot_be_filtered_sorted_or_grouped_even_when_raw(gateway: Gateway) -> None:
+    """`AdministrativePenalty.violation` is unconditional, but free text whose identifiers are
+    masked on the way out: a filter would read them back digit by digit."""
+    for query in (
+        'query { administrativePenalties(where: {violation: {startsWith: "%s"}}) { edges { cursor } } }' % PROBE,
+        'query { administrativePenalties(orderBy: [{field: violation}]) { edges { cursor } } }',
+        'query { administrativePenaltiesGroups(groupBy: [violation]) { count } }',
+    ):
+        record = await assert_refused(gateway, query)
+        assert record["uses"] == {"AdministrativePenalty.violation": record["uses"]["AdministrativePenalty.violation"]}
+    body = await gateway.query('query { administrativePenalties(where: {violation: {eq: "x"}}) { edges { cursor } } }',
+                               expect_status=400, **LICENSING)
+    assert "free text" in body["errors"][0]["message"]
+
+
+@pytest.mark.parametrize("condition", ['fineAmount: {gt: "1e100000"}', 'fineAmount: {lt: "NaN"}',
+                                       'decisionNumber: {eq: "a\\u0000b"}'])
+async def test_out_of_range_filter_values_are_bad_input(gateway: Gateway, condition: str) -> None:
+    body = await gateway.query('query { administrativePenalties(where: {%s}) { edges { cursor } } }' % condition,
+                               **LICENSING)
+    assert codes(body) == {"BAD_USER_INPUT"}, body

@@ -229,12 +229,12 @@ def test_scrubbing_any_text_keeps_its_length_and_a_second_scrub_changes_nothing(
     assert all(0 <= a.start < a.end <= b.start < b.end <= len(text) for a, b in zip(spans, spans[1:], strict=False))
 
 
-def test_embedded_only_leaves_a_value_that_is_one_identifier() -> None:
+def test_embedded_only_leaves_a_value_that_is_one_credit_code() -> None:
     from masking.free_text import scrub as scrub_text
 
     code = "91350100M000100Y43"
     assert scrub_text(code, embedded_only=True) is code
     assert scrub_text(f" {code} ", embedded_only=True) == f" {code} "
     assert scrub_text(f"代码{code}", embedded_only=True) != f"代码{code}"
-    assert scrub_text("13812345678", embedded_only=True) == "13812345678"
-    assert scrub_text("13812345678", embedded_only=False) == "138****5678"
+    assert scrub_text("13812345678", embedded_only=True) == "138****5678"  # only organisations' codes are exempt
+    assert scrub_text("110101199003071233", embedded_only=True) == "110101********1233"

@@ -135,3 +135,23 @@ def test_scope_is_a_frozen_value() -> None:
 def test_scope_refuses_empty_or_control_characters(application: str, coordinate: str) -> None:
     with pytest.raises(ValueError):
         MaskScope(application, coordinate)
+
+
+def _open_key(path: str) -> str:
+    from pathlib import Path
+
+    from masking import KeyRing
+
+    return KeyRing.from_file(Path(path), create=True).fingerprint
+
+
+def test_workers_starting_together_share_one_key(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The first worker's key wins; none reads a half-written file."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    for attempt in range(5):
+        path = str(tmp_path / f"run{attempt}" / "masking.key")
+        with ProcessPoolExecutor(max_workers=6) as pool:
+            fingerprints = list(pool.map(_open_key, [path] * 12))
+        assert len(set(fingerprints)) == 1
+        assert sorted(p.name for p in (tmp_path / f"run{attempt}").iterdir()) == ["masking.key"]

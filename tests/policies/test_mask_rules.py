@@ -142,3 +142,21 @@ def test_rules_are_stored_in_canonical_form() -> None:
     assert check_override(CATALOG, PURPOSES, "Person.mobile", "P1", " partial( head = 2 , tail=2 ) ") == \
         "partial(head=2,tail=2)"
     assert check_override(CATALOG, PURPOSES, "PERSONAL", "*", "mobile(head=3,tail=4)") == "mobile"
+
+
+def test_a_desensitized_derivative_keeps_the_catalogs_rule() -> None:
+    derivative = next(r for r in CATALOG.field_refs() if r.field.mask_required)
+    with pytest.raises(MaskRuleError, match="derivative"):
+        check_override(CATALOG, PURPOSES, derivative.coordinate, "*", "partial(head=8,tail=8)")
+    loosening = MaskOverride(1, derivative.resource.code, "*", "partial(head=8,tail=8)")
+    granted = grant(resource=derivative.resource.code, fields=(derivative.coordinate,))
+    assert rule(planner(loosening, grants=(granted,)), derivative.coordinate) == (derivative.field.mask_rule, "catalog")
+
+
+@pytest.mark.parametrize("changes", [
+    {"status": GrantStatus.SUSPENDED}, {"valid_until": date(2026, 1, 31)}, {"valid_from": date(2026, 12, 1)},
+    {"application": "app2"}, {"purpose": "P2"}, {"modes": ("CHECK",)},
+])
+def test_a_grant_out_of_force_or_scope_names_no_rule(changes: dict[str, object]) -> None:
+    out_of_scope = grant(mask_rules={"Person.mobile": "pseudonym"}, **changes)
+    assert rule(planner(grants=(out_of_scope,))) == ("mobile", "catalog")
