@@ -192,16 +192,16 @@ def catalog_lint(
 masking_app = typer.Typer(help="Mask rules as data (脱敏规则): set, list, remove, explain.", no_args_is_help=True)
 app.add_typer(masking_app, name="masking")
 Purpose = Annotated[str, typer.Option("--purpose", help="A purpose code, or * for every purpose.")]
-Operator = Annotated[Optional[str], typer.Option("--operator", help="Who makes the change (for the audit record).")]
+Operator = Annotated[str, typer.Option("--operator", help="Who makes the change, by real-name id (audited).")]
 
 
 @masking_app.command("set")
 def masking_set(
     target: Annotated[str, typer.Argument(help="A field (Person.mobile), a resource code or a sensitivity (PERSONAL).")],
     rule: Annotated[str, typer.Argument(help="A mask rule, e.g. mobile, 'partial(head=2,tail=2)', pseudonym.")],
+    operator: Operator,
     purpose: Purpose = "*",
     note: Annotated[str, typer.Option("--note", help="Why (kept with the rule).")] = "",
-    operator: Operator = None,
     data_dir: DataDir = None,
 ) -> None:
     """Set the mask rule for TARGET under a purpose; in force on every worker at the next policy refresh."""
@@ -217,11 +217,17 @@ def masking_set(
 
 
 @masking_app.command("unset")
-def masking_unset(target: str, purpose: Purpose = "*", operator: Operator = None, data_dir: DataDir = None) -> None:
+def masking_unset(target: str, operator: Operator, purpose: Purpose = "*", data_dir: DataDir = None) -> None:
     """Remove the rule for TARGET under a purpose."""
     from gateway import admin
+    from policies.mask_rules import MaskRuleError
 
-    if not asyncio.run(admin.unset_mask_rule(_settings(data_dir), target, purpose, operator)):
+    try:
+        removed = asyncio.run(admin.unset_mask_rule(_settings(data_dir), target, purpose, operator))
+    except MaskRuleError as exc:
+        print(f"refused: {exc}", file=sys.stderr)
+        raise typer.Exit(code=1) from None
+    if not removed:
         print(f"no rule for {target} under purpose {purpose}", file=sys.stderr)
         raise typer.Exit(code=1)
     print(f"removed the rule for {target} under purpose {purpose}")

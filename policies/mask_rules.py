@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from masking import InvalidMaskRule, parse_rule
+from masking import InvalidMaskRule, RuleSpec, parse_rule
 from policies.grants import Grant
 from schema.catalog import Catalog, FieldRef, Sensitivity, ShareClass
 from schema.types import fits_rule
@@ -32,6 +32,12 @@ BUILTIN_DEFAULTS: dict[Sensitivity, str] = {
     Sensitivity.SENSITIVE_PERSONAL: "suppress",
     Sensitivity.COMMERCIAL_SECRET: "redact",
 }
+
+
+# The shortest form of each fixed-shape identifier, and how many of its characters an
+# administrator's partial mask must still hide (the catalog's own rules hide more).
+IDENTIFIER_LENGTH = {"idNumber": 18, "creditCode": 18, "mobile": 11, "bankCard": 15, "licensePlate": 7}
+MIN_HIDDEN = 4
 
 
 class MaskRuleError(ValueError):
@@ -101,6 +107,13 @@ def check_rule(refs: Iterable[FieldRef], rule: str) -> str:
         spec = parse_rule(rule)
     except InvalidMaskRule as exc:
         raise MaskRuleError(str(exc)) from None
+    if spec.name in IDENTIFIER_LENGTH:
+        length = IDENTIFIER_LENGTH[spec.name]
+        hidden = length - _kept(spec)
+        required = min(MIN_HIDDEN, length - _kept(parse_rule(spec.name)))  # never more than the default hides
+        if hidden < required:
+            raise MaskRuleError(f"`{spec}` hides {max(hidden, 0)} of the {length} characters of a {spec.name}; "
+                                f"an administrator's rule must hide at least {required}")
     refs = list(refs)
     if not any(fits_rule(ref.field, spec.name) for ref in refs):
         where = refs[0].coordinate if len(refs) == 1 else f"none of its {len(refs)} fields"
@@ -116,6 +129,11 @@ def check_override(catalog: Catalog, purposes: Iterable[str], target: str, purpo
     if purpose != ANY_PURPOSE and purpose not in set(purposes):
         raise MaskRuleError(f"unknown purpose {purpose!r}; use a registered purpose code or `*`")
     return check_rule(target_fields(catalog, target), rule)
+
+
+def _kept(spec: RuleSpec) -> int:
+    arguments = spec.arguments()
+    return int(arguments.get("head", 2)) + int(arguments.get("tail", 0))  # type: ignore[call-overload]  # a plate keeps 2
 
 
 def target_fields(catalog: Catalog, target: str) -> list[FieldRef]:

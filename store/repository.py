@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +17,17 @@ from policies.mask_rules import MaskOverride
 from schema.catalog import Catalog
 from schema.loader import parse_documents
 from store import tables as t
+
+Bind = AsyncEngine | AsyncConnection  # readers take either: a connection reads inside its transaction
+
+
+@asynccontextmanager
+async def reading(bind: Bind) -> AsyncIterator[AsyncConnection]:
+    if isinstance(bind, AsyncConnection):
+        yield bind
+    else:
+        async with bind.connect() as conn:
+            yield conn
 
 
 def token_digest(token: str) -> str:
@@ -69,8 +82,8 @@ class Principals:
         return {a.id: a.department for a in self.applications_by_token.values()}
 
 
-async def load_principals(engine: AsyncEngine) -> Principals:
-    async with engine.connect() as conn:
+async def load_principals(bind: Bind) -> Principals:
+    async with reading(bind) as conn:
         departments = {r.code: Department(r.code, r.name, r.level) for r in await conn.execute(select(t.departments))}
         applications = {
             r.token_sha256: Application(r.id, r.name, r.department, r.role, r.active)
@@ -81,8 +94,8 @@ async def load_principals(engine: AsyncEngine) -> Principals:
     return Principals(departments, applications, operators, purposes)
 
 
-async def load_catalog(engine: AsyncEngine) -> Catalog:
-    async with engine.connect() as conn:
+async def load_catalog(bind: Bind) -> Catalog:
+    async with reading(bind) as conn:
         libraries = {r.code: {"code": r.code, "name": r.name, "kind": r.kind} for r in await conn.execute(select(t.libraries))}
         by_library: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for r in await conn.execute(select(t.resources).order_by(t.resources.c.code)):
@@ -114,8 +127,8 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-async def load_grants(engine: AsyncEngine) -> list[Grant]:
-    async with engine.connect() as conn:
+async def load_grants(bind: Bind) -> list[Grant]:
+    async with reading(bind) as conn:
         rows = await conn.execute(select(t.grants).order_by(t.grants.c.id))
         return [
             Grant(
@@ -144,35 +157,33 @@ async def set_grant_status(engine: AsyncEngine, grant_id: str, status: GrantStat
         await bump_policy_revision(conn)
 
 
-async def load_mask_overrides(engine: AsyncEngine) -> list[MaskOverride]:
-    async with engine.connect() as conn:
+async def load_mask_overrides(bind: Bind) -> list[MaskOverride]:
+    async with reading(bind) as conn:
         rows = await conn.execute(select(t.mask_rules).order_by(t.mask_rules.c.id))
         return [MaskOverride(r.id, r.target, r.purpose, r.rule, r.note) for r in rows]
 
 
-async def set_mask_override(engine: AsyncEngine, target: str, purpose: str, rule: str, note: str = "") -> MaskOverride:
-    """Store an administrator's rule (replacing the one for the same target and purpose); the
-    caller validated it (`policies.mask_rules.check_override`)."""
+async def set_mask_override(conn: AsyncConnection, target: str, purpose: str, rule: str, note: str = "") -> MaskOverride:
+    """Store an administrator's rule (replacing the one for the same target and purpose) in the
+    caller's transaction; the caller validated it (`policies.mask_rules.check_override`)."""
     table = t.mask_rules
-    async with engine.begin() as conn:
-        where = (table.c.target == target) & (table.c.purpose == purpose)
-        existing = (await conn.execute(select(table.c.id).where(where))).scalar_one_or_none()
-        if existing is None:
-            result = await conn.execute(table.insert().values(target=target, purpose=purpose, rule=rule, note=note))
-            existing = result.inserted_primary_key[0]
-        else:
-            await conn.execute(update(table).where(table.c.id == existing).values(rule=rule, note=note))
-        await bump_policy_revision(conn)
+    where = (table.c.target == target) & (table.c.purpose == purpose)
+    existing = (await conn.execute(select(table.c.id).where(where))).scalar_one_or_none()
+    if existing is None:
+        result = await conn.execute(table.insert().values(target=target, purpose=purpose, rule=rule, note=note))
+        existing = result.inserted_primary_key[0]
+    else:
+        await conn.execute(update(table).where(table.c.id == existing).values(rule=rule, note=note))
+    await bump_policy_revision(conn)
     return MaskOverride(int(existing), target, purpose, rule, note)
 
 
-async def remove_mask_override(engine: AsyncEngine, target: str, purpose: str) -> bool:
+async def remove_mask_override(conn: AsyncConnection, target: str, purpose: str) -> bool:
     table = t.mask_rules
-    async with engine.begin() as conn:
-        result = await conn.execute(delete(table).where((table.c.target == target) & (table.c.purpose == purpose)))
-        if result.rowcount:
-            await bump_policy_revision(conn)
-        return bool(result.rowcount)
+    result = await conn.execute(delete(table).where((table.c.target == target) & (table.c.purpose == purpose)))
+    if result.rowcount:
+        await bump_policy_revision(conn)
+    return bool(result.rowcount)
 
 
 async def bump_policy_revision(conn: AsyncConnection) -> None:

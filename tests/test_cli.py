@@ -46,20 +46,22 @@ def test_demo_credentials_are_deterministic_for_a_seed(built_demo: Path, tmp_pat
 def test_masking_rules_are_set_listed_explained_and_removed(data_dir: Path) -> None:
     where = ("--data-dir", str(data_dir))
     done = gateway("masking", "set", "Person.mobile", "partial( head=2, tail=2 )", "--purpose", "ADMINISTRATIVE_BASIS",
-                   "--note", "stricter for licensing", "--operator", "sj-admin", *where)
+                   "--note", "stricter for licensing", "--operator", "sj-zhoumin", *where)
     assert done.returncode == 0, done.stderr
     assert "Person.mobile  purpose ADMINISTRATIVE_BASIS  partial(head=2,tail=2)" in done.stdout
     listed = gateway("masking", "rules", *where).stdout
     assert "partial(head=2,tail=2)\t# stricter for licensing" in listed and "default\tSENSITIVE_PERSONAL" in listed
     explained = gateway("masking", "explain", "scjg-licensing", "ADMINISTRATIVE_BASIS", "Person.mobile", *where).stdout
     assert "Person.mobile: MASKED (GRANT_REQUIRED)" in explained and "rule: partial(head=2,tail=2)  (from rule:1)" in explained
-    assert gateway("masking", "unset", "Person.mobile", "--purpose", "ADMINISTRATIVE_BASIS", *where).returncode == 0
+    assert gateway("masking", "unset", "Person.mobile", "--purpose", "ADMINISTRATIVE_BASIS", "--operator", "sj-zhoumin",
+                   *where).returncode == 0
     assert "rule: mobile  (from catalog)" in gateway("masking", "explain", "scjg-licensing", "ADMINISTRATIVE_BASIS",
                                                      "Person.mobile", *where).stdout
 
 
 def test_a_rule_that_does_not_fit_is_refused_with_its_reason(data_dir: Path) -> None:
-    refused = gateway("masking", "set", "Person.religion", "redact", "--data-dir", str(data_dir))
+    refused = gateway("masking", "set", "Person.religion", "redact", "--operator", "sj-zhoumin", "--data-dir", str(data_dir))
     assert refused.returncode == 1 and "NOT_SHARED" in refused.stderr
-    unknown = gateway("masking", "set", "Person.mobile", "mobile(head=99)", "--data-dir", str(data_dir))
+    unknown = gateway("masking", "set", "Person.mobile", "mobile(head=99)", "--operator", "sj-zhoumin",
+                      "--data-dir", str(data_dir))
     assert unknown.returncode == 1 and "head" in unknown.stderr

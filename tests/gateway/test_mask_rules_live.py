@@ -16,6 +16,15 @@ LICENSING = {"app_id": "scjg-licensing", "purpose": "ADMINISTRATIVE_BASIS"}
 EMPLOYMENT = {"app_id": "rs-employment", "purpose": "BUSINESS_COLLABORATION"}
 ASSISTANCE = {"app_id": "mz-assistance", "purpose": "SOCIAL_ASSISTANCE_REVIEW"}
 PERSON = 'query($id: ID!) { person(idNumber: $id) { %s } }'
+ADMIN = "sj-zhoumin"  # the demo's operator at the data management bureau
+
+
+async def set_rule(settings: Settings, target: str, rule: str, operator: str = ADMIN, **options: str):  # type: ignore[no-untyped-def]
+    return await admin.set_mask_rule(settings, target, rule, operator=operator, **options)
+
+
+async def unset_rule(settings: Settings, target: str, operator: str = ADMIN, **options: str) -> bool:
+    return await admin.unset_mask_rule(settings, target, operator=operator, **options)
 
 
 async def person(gateway: Gateway, fields: str, **caller: str) -> dict:
@@ -26,7 +35,7 @@ async def person(gateway: Gateway, fields: str, **caller: str) -> dict:
 
 async def test_an_administrators_rule_applies_to_its_purpose_at_once(gateway: Gateway, settings: Settings) -> None:
     raw = (await person(gateway, "mobile", **ASSISTANCE))["data"]["person"]["mobile"]
-    override = await admin.set_mask_rule(settings, "Person.mobile", "partial( head=2, tail=2 )",
+    override = await set_rule(settings, "Person.mobile", "partial( head=2, tail=2 )",
                                          purpose="ADMINISTRATIVE_BASIS", note="stricter for licensing")
     assert override.rule == "partial(head=2,tail=2)"
     body = await person(gateway, "mobile", **LICENSING)
@@ -40,20 +49,33 @@ async def test_an_administrators_rule_applies_to_its_purpose_at_once(gateway: Ga
     # Another purpose keeps the catalog's rule.
     other = await person(gateway, "mobile", app_id="scjg-licensing", purpose="MARKET_SUPERVISION")
     assert re.fullmatch(r"1\d{2}\*{4}\d{4}", other["data"]["person"]["mobile"])
-    assert await admin.unset_mask_rule(settings, "Person.mobile", purpose="ADMINISTRATIVE_BASIS")
+    assert await unset_rule(settings, "Person.mobile", purpose="ADMINISTRATIVE_BASIS")
     back = await person(gateway, "mobile", **LICENSING)
     assert back["extensions"]["maskRules"]["Person.mobile"] == {"rule": "mobile", "source": "catalog"}
 
 
 async def test_rule_changes_are_audited(gateway: Gateway, settings: Settings) -> None:
-    await admin.set_mask_rule(settings, "PERSONAL", "redact", operator="policy-admin-1")
+    await set_rule(settings, "PERSONAL", "redact")
     [record] = await gateway.runtime.audit.records(limit=1)
-    assert record["operation"] == "policy.mask_rule.set" and record["operator"] == "policy-admin-1"
+    assert record["operation"] == "policy.mask_rule.set" and record["operator"] == ADMIN
     assert record["fields"] == {"PERSONAL": "POLICY"}
+    # The record names the policy version the change produced: the one the next response carries.
+    body = await person(gateway, "name", **LICENSING)
+    assert record["policy_version"] == body["extensions"]["policyVersion"]
+
+
+async def test_a_change_without_a_registered_operator_is_refused_and_not_made(gateway: Gateway,
+                                                                              settings: Settings) -> None:
+    from policies.mask_rules import MaskRuleError
+
+    for operator in ("", "nobody"):
+        with pytest.raises(MaskRuleError, match="operator"):
+            await set_rule(settings, "Person.mobile", "redact", operator=operator)
+    assert await admin.list_mask_rules(settings) == []
 
 
 async def test_pseudonyms_link_within_one_consumer_and_not_across(gateway: Gateway, settings: Settings) -> None:
-    await admin.set_mask_rule(settings, "Person.idNumber", "pseudonym(hash=sm3)")
+    await set_rule(settings, "Person.idNumber", "pseudonym(hash=sm3)")
     first = (await person(gateway, "idNumber", **LICENSING))["data"]["person"]["idNumber"]
     again = (await person(gateway, "idNumber", **LICENSING))["data"]["person"]["idNumber"]
     other = (await person(gateway, "idNumber", **EMPLOYMENT))["data"]["person"]["idNumber"]
@@ -64,7 +86,7 @@ async def test_pseudonyms_link_within_one_consumer_and_not_across(gateway: Gatew
 
 async def test_reversible_tokens_are_unmasked_only_under_an_explicit_grant(gateway: Gateway, settings: Settings) -> None:
     raw = (await person(gateway, "mobile", **ASSISTANCE))["data"]["person"]["mobile"]
-    await admin.set_mask_rule(settings, "Person.mobile", "reversible", purpose="WORK_REFERENCE")
+    await set_rule(settings, "Person.mobile", "reversible", purpose="WORK_REFERENCE")
     reference = {"app_id": "mz-assistance", "purpose": "WORK_REFERENCE"}
     token = (await person(gateway, "mobile", **reference))["data"]["person"]["mobile"]
     assert token.startswith("enc1.") and raw not in token
@@ -88,7 +110,7 @@ async def test_reversible_tokens_are_unmasked_only_under_an_explicit_grant(gatew
 @pytest.mark.parametrize("mangle", [lambda t: t[:-2] + ("A" if t[-2] != "A" else "B") + t[-1], lambda t: "enc1.a.xyz",
                                     lambda t: "not-a-token"])
 async def test_tampered_tokens_are_refused(gateway: Gateway, settings: Settings, mangle) -> None:  # type: ignore[no-untyped-def]
-    await admin.set_mask_rule(settings, "Person.mobile", "reversible", purpose="WORK_REFERENCE")
+    await set_rule(settings, "Person.mobile", "reversible", purpose="WORK_REFERENCE")
     token = (await person(gateway, "mobile", app_id="mz-assistance", purpose="WORK_REFERENCE"))["data"]["person"]["mobile"]
     body = await gateway.query('query($t: [String!]!) { unmask(field: "Person.mobile", tokens: $t) }',
                                variables={"t": [mangle(token)]}, **ASSISTANCE)
@@ -96,7 +118,7 @@ async def test_tampered_tokens_are_refused(gateway: Gateway, settings: Settings,
 
 
 async def test_explain_names_the_rule_and_its_source(settings: Settings) -> None:
-    override = await admin.set_mask_rule(settings, "1-01-001-001/000001", "partial(head=2,tail=3)",
+    override = await set_rule(settings, "1-01-001-001/000001", "partial(head=2,tail=3)",
                                          purpose="ADMINISTRATIVE_BASIS")
     decision = await admin.explain(settings, "scjg-licensing", "ADMINISTRATIVE_BASIS", "Person.address")
     assert (decision.access.value, decision.rule, decision.rule_source) == (
@@ -111,7 +133,7 @@ async def test_a_token_is_bound_to_the_application_it_was_issued_to(gateway: Gat
     from policies.grants import Grant, GrantStatus
     from store import repository
 
-    await admin.set_mask_rule(settings, "Person.mobile", "reversible", purpose="WORK_REFERENCE")
+    await set_rule(settings, "Person.mobile", "reversible", purpose="WORK_REFERENCE")
     token = (await person(gateway, "mobile", app_id="mz-assistance", purpose="WORK_REFERENCE"))["data"]["person"]["mobile"]
     engine = make_engine(settings.store_url)
     async with engine.begin() as conn:

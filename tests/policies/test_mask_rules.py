@@ -160,3 +160,15 @@ def test_a_desensitized_derivative_keeps_the_catalogs_rule() -> None:
 def test_a_grant_out_of_force_or_scope_names_no_rule(changes: dict[str, object]) -> None:
     out_of_scope = grant(mask_rules={"Person.mobile": "pseudonym"}, **changes)
     assert rule(planner(grants=(out_of_scope,))) == ("mobile", "catalog")
+
+
+@pytest.mark.parametrize("rule_text", ["mobile(head=3,tail=7)", "idNumber(head=8,tail=8)", "bankCard(head=8,tail=4)",
+                                       "licensePlate(tail=3)"])
+def test_an_administrators_partial_mask_must_hide_enough(rule_text: str) -> None:
+    with pytest.raises(MaskRuleError, match="must hide at least"):
+        check_override(CATALOG, PURPOSES, "PERSONAL", "*", rule_text)
+
+
+def test_a_partial_mask_hiding_enough_is_accepted() -> None:
+    assert check_override(CATALOG, PURPOSES, "Person.mobile", "*", "mobile(head=3,tail=4)") == "mobile"
+    assert check_override(CATALOG, PURPOSES, "Person.mobile", "*", "mobile(head=0,tail=4)") == "mobile(head=0)"
