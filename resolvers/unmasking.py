@@ -18,8 +18,10 @@ async def unmask_tokens(ctx: RequestContext, coordinate: str, tokens: list[str])
         raise RequestRefused(ErrorCode.BAD_USER_INPUT, f"`tokens` takes 1 to {MAX_TOKENS} tokens")
     decision = ctx.planner.explain(ctx.application, ctx.purpose or "", coordinate)
     ctx.side_decisions[f"unmask:{coordinate}"] = decision
-    explicit = decision.access is Access.RAW and (decision.source or "").startswith("grant:")
-    if not explicit or ctx.keys is None:
+    if decision.access is Access.RAW and not (decision.source or "").startswith("grant:"):
+        raise RequestRefused(ErrorCode.FORBIDDEN, f"`{coordinate}` is served raw to you by the catalog: read it; "
+                             "unmasking reverses tokens under an explicit grant only")
+    if decision.access is not Access.RAW or ctx.keys is None:
         raise field_refused(decision.reason or ErrorCode.GRANT_REQUIRED)
     scope = MaskScope(ctx.application, coordinate)
     try:

@@ -146,3 +146,8 @@ async def test_a_token_is_bound_to_the_application_it_was_issued_to(gateway: Gat
     unmask = 'query($t: [String!]!) { unmask(field: "Person.mobile", tokens: $t) }'
     body = await gateway.query(unmask, variables={"t": [token]}, **LICENSING)
     assert codes(body) == {"BAD_USER_INPUT"} and body["data"] is None
+
+
+async def test_unmasking_a_field_the_catalog_serves_raw_says_so(gateway: Gateway) -> None:
+    body = await gateway.query('{ unmask(field: "Person.gender", tokens: ["enc1.a.x"]) }', **LICENSING)
+    assert codes(body) == {"FORBIDDEN"} and "served raw to you by the catalog" in body["errors"][0]["message"]

@@ -72,3 +72,36 @@ async def test_postgres_audit_chain_verifies(pg_gateway: Gateway) -> None:
     await pg_gateway.query('{ enterprise(creditCode: "%s") { name creditRating } }' % pg_gateway.sample_code)
     report = await pg_gateway.runtime.audit.verify()
     assert report.first_bad is None and report.records >= 1
+
+
+async def test_postgres_filters_sorts_pages_groups_and_mask_rules(pg_gateway: Gateway, pg_settings: Settings) -> None:
+    from gateway import admin
+    from tests.gateway.test_oracles import all_rows
+
+    caller = {"app_id": "mz-assistance", "purpose": "SOCIAL_ASSISTANCE_REVIEW"}
+    order = 'orderBy: [{field: birthPlaceCode, direction: DESC}, {field: gender}], where: {gender: {in: ["男", "女"]}}'
+    rows = await all_rows(pg_gateway, order, "idNumber birthPlaceCode gender", page=9, **caller)
+    everyone = await all_rows(pg_gateway, "", "idNumber", page=100, **caller)
+    assert sorted(r["idNumber"] for r in rows) == sorted(r["idNumber"] for r in everyone)
+    codes_seen = [r["birthPlaceCode"] for r in rows]
+    assert codes_seen == sorted(codes_seen, reverse=True)
+    prefix = rows[0]["idNumber"][:6]
+    starting = await all_rows(pg_gateway, 'where: {idNumber: {startsWith: "%s"}}' % prefix, "idNumber", **caller)
+    assert starting and all(r["idNumber"].startswith(prefix) for r in starting)
+    groups = await pg_gateway.query('{ populationRecordsGroups(groupBy: [gender]) { values count } }', **caller)
+    assert sum(g["count"] for g in groups["data"]["populationRecordsGroups"]) == len(everyone)
+    refused = await pg_gateway.query('{ populationRecords(orderBy: [{field: mobile}]) { edges { cursor } } }',
+                                     app_id="scjg-licensing", purpose="ADMINISTRATIVE_BASIS")
+    assert [e["extensions"]["code"] for e in refused["errors"]] == ["FILTER_NOT_ALLOWED"]
+
+    override = await admin.set_mask_rule(pg_settings, "Person.mobile", "partial(head=2,tail=2)",
+                                         purpose="ADMINISTRATIVE_BASIS", operator="sj-zhoumin")
+    again = await admin.set_mask_rule(pg_settings, "Person.mobile", "partial(head=1,tail=3)",
+                                      purpose="ADMINISTRATIVE_BASIS", operator="sj-zhoumin")
+    assert again.id == override.id  # one rule per target and purpose: replaced, not duplicated
+    body = await pg_gateway.query('query($id: ID!) { person(idNumber: $id) { mobile } }', app_id="scjg-licensing",
+                                  purpose="ADMINISTRATIVE_BASIS", variables={"id": pg_gateway.sample_id})
+    assert body["extensions"]["maskRules"]["Person.mobile"] == {"rule": "partial(tail=3)",
+                                                                "source": f"rule:{override.id}"}
+    assert await admin.unset_mask_rule(pg_settings, "Person.mobile", purpose="ADMINISTRATIVE_BASIS",
+                                       operator="sj-zhoumin")
