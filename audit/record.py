@@ -28,6 +28,9 @@ class AuditRecord:
     scrubbed: dict[str, int] = field(default_factory=dict)  # coordinate → free-text values with identifiers masked
     rows: dict[str, int] = field(default_factory=dict)  # resource code → rows read
     checks: dict[str, dict[str, int]] = field(default_factory=dict)  # coordinate → outcome → count
+    # Keys of the persons and enterprises looked up or checked, as keyed pseudonyms (never the key):
+    # an auditor holding the platform key can tell whether a given person was asked about.
+    subjects: list[str] = field(default_factory=list)
     client: str | None = None
     latency_ms: float = 0.0
 

@@ -138,6 +138,24 @@ def audit_verify(data_dir: DataDir = None) -> None:
     raise typer.Exit(code=1)
 
 
+@audit_app.command("subject")
+def audit_subject(key: str, data_dir: DataDir = None) -> None:
+    """The pseudonym under which audit records name a person (ID number) or an enterprise (credit code)."""
+    from audit.subjects import LABEL, subject_pseudonym
+    from masking import KeyRing
+    from resolvers.entities import normalize_key
+    from schema.catalog import Entity
+
+    settings = _settings(data_dir)
+    entity = Entity.PERSON if len(key.strip()) == 18 and key.strip()[:17].isdigit() else Entity.ENTERPRISE
+    try:
+        normalized = normalize_key(entity, key)
+    except Exception:
+        print("not a valid ID number (GB 11643) or credit code (GB 32100)", file=sys.stderr)
+        raise typer.Exit(code=1) from None
+    print(subject_pseudonym(KeyRing.from_file(settings.masking_key_path).derive(LABEL), normalized))
+
+
 catalog_app = typer.Typer(help="The catalog of resources and fields (政务数据资源目录).", no_args_is_help=True)
 app.add_typer(catalog_app, name="catalog")
 

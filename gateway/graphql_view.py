@@ -22,6 +22,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from audit import AuditRecord, AuditUnavailable
+from audit.subjects import subject_pseudonyms
+from gateway.alarms import Alarm
 from gateway.errors import ErrorCode, GatewayError, RequestRefused
 from gateway.identity import Requirement, authenticate, identify
 from gateway.metrics import Metrics
@@ -127,6 +129,9 @@ class GraphQLView:
             if decision.access is Access.DENIED and decision.reason:
                 record.denied[label] = decision.reason.value
         record.checks = {c: dict(counts) for c, counts in ctx.check_outcomes.items()}
+        record.subjects = subject_pseudonyms(runtime.subject_key, ctx.subjects)
+        for alarm in runtime.check_monitor.observe(caller.application.id, ctx.subjects_checked, ctx.subjects_failed):
+            await self._raise_alarm(alarm, record)
         served_nothing = not result.data or all(v is None for v in result.data.values())
         codes = [e["extensions"]["code"] for e in errors]
         if not errors:
@@ -146,6 +151,21 @@ class GraphQLView:
         if record.scrubbed:
             body["extensions"]["freeTextMasked"] = record.scrubbed
         return 200, body
+
+    async def _raise_alarm(self, alarm: Alarm, cause: AuditRecord) -> None:
+        """Log, count and audit an anomaly alarm (the provider and the auditors read it there)."""
+        log.warning("data-check alarm: %s", alarm.describe())
+        self.metrics.check_alarms.labels(alarm.application, alarm.reason).inc()
+        record = AuditRecord(
+            request_id=uuid.uuid4().hex, at=datetime.now(UTC).isoformat(), operation="alarm", outcome="ALARM",
+            code=alarm.reason, application=alarm.application, department=cause.department, purpose=cause.purpose,
+            policy_version=cause.policy_version,
+            checks={"window": {"checked": alarm.checked, "failed": alarm.failed, "seconds": int(alarm.window_seconds)}},
+        )
+        try:
+            await self.runtime.audit.append(record)
+        except AuditUnavailable:
+            log.error("audit store unavailable; alarm for %s not recorded", alarm.application)
 
     def _refuse_oracles(self, selection: Selection, variables: dict[str, Any] | None, application: str, purpose: str,
                         record: AuditRecord) -> None:

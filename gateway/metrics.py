@@ -1,4 +1,4 @@
-"""Prometheus metrics. Labels carry codes and outcomes only, never a value or a key."""
+"""Prometheus metrics. Labels carry codes, outcomes and application ids only, never a value or a key."""
 
 from __future__ import annotations
 
@@ -17,3 +17,7 @@ class Metrics:
             registry=self.registry,
         )
         self.masked_values = Counter("gateway_masked_values", "Masked values returned", registry=self.registry)
+        self.check_alarms = Counter(
+            "gateway_check_alarms", "Data-check anomaly alarms by application and reason", ["application", "reason"],
+            registry=self.registry,
+        )

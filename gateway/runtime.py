@@ -12,6 +12,8 @@ from graphql import GraphQLSchema
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from audit import AuditStore
+from audit.subjects import LABEL as SUBJECT_LABEL
+from gateway.alarms import CheckMonitor
 from gateway.documents import DocumentCache
 from gateway.settings import Settings
 from masking import KeyRing
@@ -77,6 +79,8 @@ class Runtime:
     department_names: dict[str, str] = field(default_factory=dict)
     keys: KeyRing | None = None
     cursors: CursorCodec = field(default_factory=lambda: CursorCodec(KeyRing.generate().derive("cursor")))
+    subject_key: bytes = field(default_factory=lambda: KeyRing.generate().derive(SUBJECT_LABEL))
+    check_monitor: CheckMonitor = field(default_factory=CheckMonitor)
 
     def __post_init__(self) -> None:
         self.department_names = self.principals.department_names
@@ -101,6 +105,7 @@ class Runtime:
             catalog=catalog, principals=principals, planner=planner, schema=schema,
             sources=library_sources(catalog, library_engines), documents=DocumentCache(schema._schema),
             policy_revision=revision, keys=keys, cursors=CursorCodec(keys.derive("cursor")),
+            subject_key=keys.derive(SUBJECT_LABEL),
         )
 
     @property

@@ -47,6 +47,8 @@ async def check(
     if not 1 <= len(items) <= MAX_BATCH:
         raise RequestRefused(ErrorCode.BAD_USER_INPUT, f"a check takes 1 to {MAX_BATCH} subjects")
     keys = [normalize_key(entity, key) for key, _ in items]
+    refuse_repeated_subjects(keys)
+    ctx.subjects.extend(keys)
     claimed = [{name: v for name, v in claims.items() if v is not None} for _, claims in items]
     coordinates = sorted({f"{entity.value}.{name}" for c in claimed for name in c})
     if not coordinates:
@@ -76,7 +78,20 @@ async def check(
     for result in outcomes:
         for coordinate, outcome in result:
             ctx.check_outcomes.setdefault(coordinate, Counter())[outcome] += 1
+    ctx.subjects_checked += len(outcomes)
+    ctx.subjects_failed += sum(any(outcome != "MATCH" for _, outcome in result) for result in outcomes)
     return outcomes
+
+
+def refuse_repeated_subjects(keys: list[str]) -> None:
+    """One subject, one set of claims per call: repeating a subject with other claimed values
+    would turn a batch into a guessing engine. Positions are named, never the key."""
+    first: dict[str, int] = {}
+    for position, key in enumerate(keys):
+        if key in first:
+            raise RequestRefused(ErrorCode.BAD_USER_INPUT,
+                                 f"subjects {first[key] + 1} and {position + 1} are the same; check each subject once")
+        first[key] = position
 
 
 async def _stored(

@@ -28,6 +28,9 @@ class RequestContext:
     department_names: dict[str, str] = field(default_factory=dict)
     rows: Counter[str] = field(default_factory=Counter)  # rows read, by resource code
     scrubbed: Counter[str] = field(default_factory=Counter)  # free-text values with identifiers masked
+    subjects: list[str] = field(default_factory=list)  # entity keys looked up or checked (pseudonymized in the audit)
+    subjects_checked: int = 0
+    subjects_failed: int = 0  # checked subjects with a claimed field not MATCH (anomaly alarms)
     # Decisions of data checks and unmasking, labelled `check:<coordinate>` / `unmask:<coordinate>`,
     # and check outcome counts by coordinate, for the audit record (never values).
     side_decisions: dict[str, Decision] = field(default_factory=dict)

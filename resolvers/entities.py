@@ -67,7 +67,9 @@ def entity_root(entity: Entity) -> Callable[..., Awaitable[Record | None]]:
     async def resolve(info: GraphQLResolveInfo, key: str) -> Record | None:
         ctx = context(info)
         ensure_resource_visible(ctx, ctx.catalog.anchor_of(entity))  # existence is the anchor's to share
-        return await entity_loader(ctx, entity).load(normalize_key(entity, key))
+        key = normalize_key(entity, key)
+        ctx.subjects.append(key)
+        return await entity_loader(ctx, entity).load(key)
 
     return resolve
 

@@ -99,3 +99,29 @@ async def test_enterprise_check(gateway: Gateway) -> None:
         "name": enterprise["name"], "legalRepresentative": "某某某"}})
     results = {r["field"]: r["outcome"] for r in body["data"]["checkEnterprise"]["results"]}
     assert results == {"Enterprise.name": "MATCH", "Enterprise.legalRepresentative": "MISMATCH"}
+
+
+async def test_repeated_subjects_in_a_batch_are_refused_by_position(gateway: Gateway) -> None:
+    key = gateway.sample_id
+    query = 'query($items: [PersonCheckInput!]!) { checkPersons(items: $items) { results { field outcome } } }'
+    items = [{"idNumber": key, "claims": {"name": "张三"}}, {"idNumber": key.lower(), "claims": {"name": "李四"}}]
+    body = await gateway.query(query, variables={"items": items})
+    assert codes(body) == {"BAD_USER_INPUT"}
+    assert "subjects 1 and 2 are the same" in body["errors"][0]["message"] and key not in str(body)
+
+
+async def test_checked_subjects_are_audited_as_pseudonyms_never_values(gateway: Gateway, settings) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+    import sys
+
+    query = 'query($id: ID!) { checkPerson(idNumber: $id, claims: {name: "王小明", mobile: "13800001111"}) { results { outcome } } }'
+    await gateway.query(query, variables={"id": gateway.sample_id})
+    [record] = await gateway.runtime.audit.records(limit=1)
+    assert len(record["subjects"]) == 1 and gateway.sample_id not in str(record)
+    assert "王小明" not in str(record) and "13800001111" not in str(record)
+    found = subprocess.run([sys.executable, "-m", "gateway", "audit", "subject", gateway.sample_id, "--data-dir",
+                            str(settings.data_dir)], capture_output=True, text=True, timeout=60)
+    assert found.stdout.strip() == record["subjects"][0]
+    await gateway.query('query($id: ID!) { person(idNumber: $id) { name } }', variables={"id": gateway.sample_id})
+    [lookup] = await gateway.runtime.audit.records(limit=1)
+    assert lookup["subjects"] == record["subjects"]
