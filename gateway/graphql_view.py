@@ -26,6 +26,7 @@ from audit.subjects import subject_pseudonyms
 from gateway.alarms import Alarm
 from gateway.errors import ErrorCode, GatewayError, RequestRefused
 from gateway.identity import Requirement, authenticate, identify
+from gateway.limits import LimitExceeded
 from gateway.metrics import Metrics
 from gateway.runtime import Runtime
 from policies.planner import Access
@@ -52,11 +53,14 @@ class GraphQLView:
             request_id=uuid.uuid4().hex, at=datetime.now(UTC).isoformat(), operation="query", outcome="REFUSED",
             client=request.client.host if request.client else None,
         )
+        headers: dict[str, str] = {}
         try:
             status, body = await self._serve(request, record)
         except RequestRefused as refused:
             record.outcome, record.code = "REFUSED", refused.code.value
             status, body = refused.http_status, {"errors": [refused.as_graphql()]}
+            if isinstance(refused, LimitExceeded):
+                headers["Retry-After"] = str(refused.retry_after)
         except Exception:
             log.exception("request %s failed", record.request_id)
             record.outcome, record.code = "FAILED", ErrorCode.INTERNAL_ERROR.value
@@ -74,7 +78,7 @@ class GraphQLView:
         extensions["requestId"] = record.request_id
         self.metrics.requests.labels(record.operation, record.outcome, record.code or "").inc()
         self.metrics.latency.labels(record.operation).observe(time.perf_counter() - started)
-        return JSONResponse(body, status_code=status)
+        return JSONResponse(body, status_code=status, headers=headers)
 
     async def _serve(self, request: Request, record: AuditRecord) -> tuple[int, dict[str, Any]]:
         runtime = self.runtime
@@ -104,6 +108,9 @@ class GraphQLView:
         plan = None
         if caller.purpose is not None:
             self._refuse_oracles(selection, variables, caller.application.id, caller.purpose, record)
+        for kind, subjects in selection.subject_counts(variables).items():
+            if subjects:  # before any library is touched; a refused take consumes nothing
+                await runtime.limiter.take(caller.application.id, kind, subjects)  # type: ignore[arg-type]
         if coordinates and caller.purpose is not None:
             plan = planner.plan(caller.application.id, caller.purpose, coordinates)
             record.fields = {c: d.access.value for c, d in plan.decisions.items()}

@@ -39,12 +39,21 @@ def readyz(runtime: Runtime) -> Any:
         for code, source in runtime.sources.items():
             checks[f"library:{code}"] = await _ping(source.ping)
         checks["policy"] = "ok" if runtime.policy_error is None else f"stale ({runtime.policy_error})"
+        checks["limits"] = await _ping(_limits_ping(runtime))
         ready = all(v == "ok" for v in checks.values())
         body = {"status": "ready" if ready else "not ready", "checks": checks,
                 "policyVersion": runtime.planner.policy_version}
         return JSONResponse(body, status_code=200 if ready else 503)
 
     return endpoint
+
+
+def _limits_ping(runtime: Runtime) -> Any:
+    async def ping() -> None:
+        if not await runtime.limiter.ping():
+            raise ConnectionError("the rate-limit store does not answer")
+
+    return ping
 
 
 def metrics_endpoint(metrics: Metrics) -> Any:

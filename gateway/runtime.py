@@ -15,6 +15,7 @@ from audit import AuditStore
 from audit.subjects import LABEL as SUBJECT_LABEL
 from gateway.alarms import CheckMonitor
 from gateway.documents import DocumentCache
+from gateway.limits import InProcessLimiter, Limiter, make_limiter
 from gateway.settings import Settings
 from masking import KeyRing
 from policies.planner import Planner
@@ -81,6 +82,7 @@ class Runtime:
     cursors: CursorCodec = field(default_factory=lambda: CursorCodec(KeyRing.generate().derive("cursor")))
     subject_key: bytes = field(default_factory=lambda: KeyRing.generate().derive(SUBJECT_LABEL))
     check_monitor: CheckMonitor = field(default_factory=CheckMonitor)
+    limiter: Limiter = field(default_factory=lambda: InProcessLimiter({}))
 
     def __post_init__(self) -> None:
         self.department_names = self.principals.department_names
@@ -105,7 +107,7 @@ class Runtime:
             catalog=catalog, principals=principals, planner=planner, schema=schema,
             sources=library_sources(catalog, library_engines), documents=DocumentCache(schema._schema),
             policy_revision=revision, keys=keys, cursors=CursorCodec(keys.derive("cursor")),
-            subject_key=keys.derive(SUBJECT_LABEL),
+            subject_key=keys.derive(SUBJECT_LABEL), limiter=make_limiter(settings),
         )
 
     @property
@@ -136,6 +138,7 @@ class Runtime:
             log.warning("policy refresh failed: %s", type(exc).__name__)
 
     async def close(self) -> None:
+        await self.limiter.close()
         await self.store_engine.dispose()
         await self.audit.engine.dispose()
         for engine in self.library_engines.values():

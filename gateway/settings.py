@@ -27,6 +27,17 @@ SETTINGS: dict[str, str] = {
     "GATEWAY_MASKING_KEY_FILE": "The platform's masking key (pseudonyms, reversible tokens, cursors), base64 in a "
     "file readable only by the gateway; created on first start when missing (default <data dir>/keys/masking.key). "
     "Every worker of one deployment must read the same file.",
+    "GATEWAY_CHECK_RATE": "Subjects one application may check (数据核验) per second, as a token bucket "
+    "(default 200; 0 = no rate limit).",
+    "GATEWAY_CHECK_BURST": "Subjects one application may check at once: the token bucket's capacity (default 2000).",
+    "GATEWAY_CHECK_DAILY_QUOTA": "Subjects one application may check per calendar day, China Standard Time "
+    "(default 200000; 0 = no quota).",
+    "GATEWAY_LOOKUP_RATE": "Entities one application may look up by key per second (default 200; 0 = no rate limit).",
+    "GATEWAY_LOOKUP_BURST": "Entities one application may look up by key at once: the bucket's capacity (default 2000).",
+    "GATEWAY_LOOKUP_DAILY_QUOTA": "Entities one application may look up by key per calendar day, China Standard Time "
+    "(default 500000; 0 = no quota).",
+    "GATEWAY_REDIS_URL": "Redis that holds the rate limits and quotas shared by all workers, e.g. "
+    "redis://127.0.0.1:6379/0 (default empty: each worker counts in its own memory).",
 }
 
 
@@ -46,6 +57,13 @@ class Settings:
     max_body_bytes: int = 65536
     policy_refresh_seconds: float = 1.0
     masking_key_file: Path | None = None
+    check_rate: float = 200.0
+    check_burst: int = 2000
+    check_daily_quota: int = 200000
+    lookup_rate: float = 200.0
+    lookup_burst: int = 2000
+    lookup_daily_quota: int = 500000
+    redis_url: str = ""
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -66,6 +84,13 @@ class Settings:
             max_body_bytes=int(env.get("GATEWAY_MAX_BODY_BYTES", "65536")),
             policy_refresh_seconds=float(env.get("GATEWAY_POLICY_REFRESH_SECONDS", "1")),
             masking_key_file=Path(env["GATEWAY_MASKING_KEY_FILE"]) if env.get("GATEWAY_MASKING_KEY_FILE") else None,
+            check_rate=float(env.get("GATEWAY_CHECK_RATE", "200")),
+            check_burst=int(env.get("GATEWAY_CHECK_BURST", "2000")),
+            check_daily_quota=int(env.get("GATEWAY_CHECK_DAILY_QUOTA", "200000")),
+            lookup_rate=float(env.get("GATEWAY_LOOKUP_RATE", "200")),
+            lookup_burst=int(env.get("GATEWAY_LOOKUP_BURST", "2000")),
+            lookup_daily_quota=int(env.get("GATEWAY_LOOKUP_DAILY_QUOTA", "500000")),
+            redis_url=env.get("GATEWAY_REDIS_URL", ""),
         )
 
     @property

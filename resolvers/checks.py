@@ -21,7 +21,7 @@ from policies.planner import Access
 from resolvers.context import RequestContext
 from resolvers.datasource import Row
 from resolvers.entities import normalize_key
-from schema.catalog import Entity, FieldRef
+from schema.catalog import Entity, Field, FieldRef, Resource
 
 MAX_BATCH = 1000
 _SPACE = re.compile(r"\s+")
@@ -75,11 +75,75 @@ async def check(
                 outcome = "MATCH" if actual is not None and normalize(actual) == normalize(value) else "MISMATCH"
             result.append((ref.coordinate, outcome))
         outcomes.append(result)
+    _count(ctx, outcomes)
+    return outcomes
+
+
+def _count(ctx: RequestContext, outcomes: list[list[tuple[str, str]]]) -> None:
+    """Outcome counts for the audit record, and subjects for the anomaly alarms."""
     for result in outcomes:
         for coordinate, outcome in result:
             ctx.check_outcomes.setdefault(coordinate, Counter())[outcome] += 1
     ctx.subjects_checked += len(outcomes)
     ctx.subjects_failed += sum(any(outcome != "MATCH" for _, outcome in result) for result in outcomes)
+
+
+HOLDER = "holder"  # the claim naming a record's holder: an ID number or a credit code
+MAX_RECORD_NUMBER = 64
+
+
+def record_key(resource: Resource) -> Field | None:
+    """The field a MANY resource's records are checked by (a licence's number): its first
+    checkable field."""
+    return next((f for f in resource.fields if f.checkable), None)
+
+
+async def check_records(
+    ctx: RequestContext, resource: Resource, items: list[tuple[str, Mapping[str, Any]]]
+) -> list[list[tuple[str, str]]]:
+    """Check records by number (e.g. a licence by its number): the claimed holder and other
+    checkable fields, MATCH / MISMATCH, or NOT_FOUND when no record has that number."""
+    if not 1 <= len(items) <= MAX_BATCH:
+        raise RequestRefused(ErrorCode.BAD_USER_INPUT, f"a check takes 1 to {MAX_BATCH} subjects")
+    lookup = record_key(resource)
+    assert lookup is not None
+    numbers = [normalize(number) for number, _ in items]
+    if any(not 1 <= len(n) <= MAX_RECORD_NUMBER for n in numbers):
+        raise RequestRefused(ErrorCode.BAD_USER_INPUT, f"`{lookup.name}` takes 1 to {MAX_RECORD_NUMBER} characters")
+    refuse_repeated_subjects(numbers)
+    claimed = [{name: v for name, v in claims.items() if v is not None} for _, claims in items]
+    if not all(claimed):
+        raise RequestRefused(ErrorCode.BAD_USER_INPUT, "claim at least one field of every subject")
+    for claims in claimed:
+        if HOLDER in claims:
+            claims[HOLDER] = normalize_key(resource.entity, str(claims[HOLDER]))
+    assert ctx.purpose is not None
+    coordinates = sorted({resource.coordinate(lookup)} | {
+        f"{resource.type_name}.{name}" for c in claimed for name in c if name != HOLDER
+    })
+    plan = ctx.planner.plan(ctx.application, ctx.purpose, coordinates, mode="CHECK")
+    ctx.side_decisions.update({f"check:{c}": d for c, d in plan.decisions.items()})
+    for coordinate in coordinates:
+        if plan[coordinate].access is Access.DENIED:
+            raise field_refused(plan[coordinate].reason or ErrorCode.GRANT_REQUIRED)
+    fields = {f.name: f for f in resource.fields}
+    columns = [resource.key_column, *(fields[c.split(".", 1)[1]].column for c in coordinates)]
+    grouped = await ctx.sources[resource.library].fetch_by(resource, lookup.column, columns, numbers)
+    ctx.rows[resource.code] += sum(len(rows) for rows in grouped.values())
+    ctx.subjects.extend(numbers)
+    outcomes = []
+    for number, claims in zip(numbers, claimed, strict=True):
+        rows = grouped.get(number)
+        result = []
+        for name, value in sorted(claims.items()):
+            if not rows:
+                outcome = "NOT_FOUND"
+            else:
+                actual = rows[0][resource.key_column] if name == HOLDER else rows[0].get(fields[name].column)
+                outcome = "MATCH" if actual is not None and normalize(actual) == normalize(value) else "MISMATCH"
+            result.append((f"{resource.type_name}.{name}", outcome))
+        outcomes.append(result)
+    _count(ctx, outcomes)
     return outcomes
 
 

@@ -37,14 +37,17 @@ class LibrarySource:
 
     async def fetch(self, resource: Resource, columns: Sequence[str], keys: Sequence[str]) -> dict[str, list[Row]]:
         """Rows of `resource` for `keys`, grouped by key, holding only `columns`."""
+        return await self.fetch_by(resource, resource.key_column, columns, keys)
+
+    async def fetch_by(self, resource: Resource, by: str, columns: Sequence[str], values: Sequence[str]) -> dict[str, list[Row]]:
+        """Rows of `resource` whose column `by` holds one of `values`, grouped by that value."""
         table = self.tables[resource.code]
-        key = table.c[resource.key_column]
-        wanted = [table.c[c] for c in dict.fromkeys(columns) if c != resource.key_column]
-        query = select(key, *wanted).where(key.in_(list(keys))).order_by(table.c[ROW_ID])
-        rows = await self._run(query)
+        column = table.c[by]
+        wanted = [table.c[c] for c in dict.fromkeys(columns) if c != by]
+        query = select(column, *wanted).where(column.in_(list(values))).order_by(table.c[ROW_ID])
         grouped: dict[str, list[Row]] = defaultdict(list)
-        for row in rows:
-            grouped[row[resource.key_column]].append(row)
+        for row in await self._run(query):
+            grouped[row[by]].append(row)
         return grouped
 
     async def page(self, resource: Resource, columns: Sequence[str], query: ListQuery, after: Sequence[Any] | None,

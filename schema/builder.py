@@ -95,6 +95,7 @@ class _Builder:
             )
         namespace["catalog"] = strawberry.field(resolver=catalog_api.resolve_catalog, description=catalog_api.DESCRIPTION)
         namespace.update(check_api.root_fields(self.catalog))
+        namespace.update(check_api.record_fields(self.catalog))
         namespace["unmask"] = strawberry.field(resolver=unmask_api.resolve_unmask, description=unmask_api.DESCRIPTION)
         return strawberry.type(type("Query", (), namespace), name="Query")
 

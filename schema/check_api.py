@@ -11,7 +11,7 @@ from typing import Annotated, Any, Optional
 import strawberry
 
 from resolvers import checks
-from schema.catalog import Cardinality, Catalog, Entity
+from schema.catalog import Cardinality, Catalog, Entity, Resource
 
 MAX_BATCH = checks.MAX_BATCH
 
@@ -74,6 +74,56 @@ def root_fields(catalog: Catalog) -> dict[str, Any]:
             description=f"Check up to {MAX_BATCH} {entity.value}s at once; results in input order.",
         )
     return fields
+
+
+def record_fields(catalog: Catalog) -> dict[str, Any]:
+    """`check<Record>(<number>:, claims:)` and its batch for each MANY resource with a checkable
+    field, e.g. checkPersonLicense(licenseNumber:, claims: {holder:, validUntil:})."""
+    fields: dict[str, Any] = {}
+    for resource in catalog.resources.values():
+        lookup = checks.record_key(resource)
+        if resource.cardinality is not Cardinality.MANY or lookup is None:
+            continue
+        name = resource.type_name
+        annotations: dict[str, Any] = {checks.HOLDER: Optional[strawberry.ID]}
+        namespace: dict[str, Any] = {checks.HOLDER: strawberry.field(
+            default=None, description=f"Claimed holder: the {resource.entity.value}'s {resource.entity.key_argument}.")}
+        for f in resource.fields:
+            if f.checkable and f is not lookup:
+                annotations[f.name] = Optional[str]
+                namespace[f.name] = strawberry.field(default=None, description=f"Claimed {f.title}.")
+        namespace["__annotations__"] = annotations
+        claims_type = strawberry.input(type(f"{name}Claims", (), namespace), name=f"{name}Claims",
+                                       description=f"Claimed values of a {resource.name} record.")
+        number_type = Annotated[str, strawberry.argument(name=lookup.name)]
+        item_type = strawberry.input(type(f"{name}CheckInput", (), {
+            "__annotations__": {"number": str, "claims": claims_type}, "number": strawberry.field(name=lookup.name),
+        }), name=f"{name}CheckInput")
+        fields[f"check{name}"] = strawberry.field(
+            resolver=_single_record(resource, number_type, claims_type),
+            description=f"Check a {resource.name} record by {lookup.title}: MATCH, MISMATCH or NOT_FOUND per claim.",
+        )
+        fields[f"check{name}s"] = strawberry.field(
+            resolver=_batch_record(resource, item_type),
+            description=f"Check up to {MAX_BATCH} {resource.name} records at once; results in input order.",
+        )
+    return fields
+
+
+def _single_record(resource: Resource, number_type: Any, claims_type: Any) -> Any:
+    async def resolver(info: strawberry.Info, number: number_type, claims: claims_type) -> CheckResult:  # type: ignore[valid-type]
+        [outcomes] = await checks.check_records(info.context, resource, [(number, strawberry.asdict(claims))])
+        return _result(outcomes)
+
+    return resolver
+
+
+def _batch_record(resource: Resource, item_type: Any) -> Any:
+    async def resolver(info: strawberry.Info, items: list[item_type]) -> list[CheckResult]:  # type: ignore[valid-type]
+        pairs = [(item.number, strawberry.asdict(item.claims)) for item in items]
+        return [_result(o) for o in await checks.check_records(info.context, resource, pairs)]
+
+    return resolver
 
 
 def _single(entity: Entity, key_type: Any, claims_type: Any) -> Any:

@@ -260,8 +260,13 @@ class _Scan:
     """What one column's samples hold; counts and kinds only, never a value."""
 
     samples: int = 0  # non-empty values read
-    holding: Counter[free_text.Kind] = field(default_factory=Counter)  # samples holding each kind
-    embedded: set[free_text.Kind] = field(default_factory=set)  # kinds seen inside longer text
+    bare: Counter[free_text.Kind] = field(default_factory=Counter)  # samples that are one identifier of a kind
+    embedded: Counter[free_text.Kind] = field(default_factory=Counter)  # samples holding a kind inside longer text
+
+
+# What may stand beside an identifier in a value that is that identifier and nothing else: blanks,
+# and before a mobile number its country or long-distance prefix ("+86 ", "(+86)", "0086-", "0").
+_BARE_BEFORE = re.compile(r"\s*(?:\(?(?:\+|00)?86\)?[\s-]?|0)?")
 
 
 async def _sample(source: LibrarySource, resource: Resource, columns: list[str], limit: int) -> list[dict[str, object]]:
@@ -282,24 +287,41 @@ def _scan(values: Iterable[object]) -> _Scan:
         if not text.strip():
             continue
         scan.samples += 1
-        kinds = set()
-        for found in free_text.find(text, free_text.PERSONAL_KINDS):
-            kinds.add(found.kind)
-            if (text[: found.start] + text[found.end :]).strip() not in ("", "86", "+86"):
-                scan.embedded.add(found.kind)
-        scan.holding.update(kinds)
+        found = free_text.find(text, free_text.PERSONAL_KINDS)
+        if len(found) == 1 and _is_bare(text, found[0]):
+            scan.bare[found[0].kind] += 1
+        else:
+            scan.embedded.update({f.kind for f in found})
     return scan
 
 
+def _is_bare(text: str, found: free_text.Finding) -> bool:
+    """Whether `text` is the identifier `found` and nothing else."""
+    before = text[: found.start]
+    if found.kind is not free_text.Kind.MOBILE:
+        return not before.strip() and not text[found.end :].strip()
+    return _BARE_BEFORE.fullmatch(before) is not None and not text[found.end :].strip()
+
+
 def _value_findings(resource: Resource, f: Field, scan: _Scan) -> list[Finding]:
+    """One finding per kind held. The suggested rule is the kind's own when every sample holding it
+    is that identifier and nothing else, `redact` as soon as one holds it inside longer text."""
     findings = []
     for kind, (what, sensitivity) in VALUE_KINDS.items():
-        count = scan.holding[kind]
-        if not count:
+        bare, inside = scan.bare[kind], scan.embedded[kind]
+        if not bare + inside:
             continue
-        inside = kind in scan.embedded
-        detail = f"{count} of {scan.samples} samples hold {what}{' inside longer text' if inside else ''}, {_label(f)}"
+        held = f"{bare + inside} of {scan.samples} samples hold {what}"
+        if inside and bare:
+            a_bare = f"a bare {what.removesuffix('s')}"
+            held += f": {bare} {_hold(bare)} {a_bare}, {inside} {_hold(inside)} one inside longer text"
+        elif inside:
+            held += " inside longer text"
         mask_rule = FREE_TEXT_MASK if inside else kind.value
+        detail = f"{held}, {_label(f)}"
         findings.append(Finding(resource.coordinate(f), resource.code, "values", detail, sensitivity, mask_rule))
     return findings
 
+
+def _hold(count: int) -> str:
+    return "holds" if count == 1 else "hold"

@@ -27,6 +27,7 @@ from schema.catalog import Catalog
 from schema.list_inputs import groups_field
 
 Visit = Callable[[GraphQLObjectType, FieldNode, Any], None]
+LOOKUP_ROOTS = {"person", "enterprise"}
 
 
 class Selection:
@@ -53,25 +54,33 @@ class Selection:
                    lambda parent, node, _d: found.add(f"{parent.name}.{node.name.value}"))
         return found
 
+    def root_arguments(self, variables: Mapping[str, Any] | None) -> list[tuple[str, dict[str, Any]]]:
+        """Each root field with its coerced arguments (aliases, fragments and variables resolved);
+        empty when the variables do not coerce (execution then reports them and runs nothing)."""
+        coerced = get_variable_values(self.schema, self.operation.variable_definitions or [], dict(variables or {}))
+        if isinstance(coerced, list):
+            return []
+        found = []
+        for node, owner in self._fields(self.root, self.operation.selection_set):
+            field = owner.fields.get(node.name.value)
+            if field is None:
+                continue
+            try:
+                found.append((node.name.value, get_argument_values(field, node, coerced)))
+            except GraphQLError:
+                continue  # execution reports it; the field resolves nothing
+        return found
+
     def argument_uses(self, catalog: Catalog, variables: Mapping[str, Any] | None) -> dict[str, set[str]]:
         """The catalog fields the operation filters, sorts or groups on (`filter` / `sort` /
         `group` by coordinate), through aliases, fragments and variables alike."""
-        coerced = get_variable_values(self.schema, self.operation.variable_definitions or [], dict(variables or {}))
-        if isinstance(coerced, list):
-            return {}  # execution reports the bad variables and runs nothing
         lists = {r.list_field: r for r in catalog.resources.values()}
         groups = {groups_field(r): r for r in catalog.resources.values()}
         uses: dict[str, set[str]] = {}
-        for node, owner in self._fields(self.root, self.operation.selection_set):
-            name = node.name.value
+        for name, args in self.root_arguments(variables):
             resource = lists.get(name) or groups.get(name)
-            field = owner.fields.get(name)
-            if resource is None or field is None:
+            if resource is None:
                 continue
-            try:
-                args = get_argument_values(field, node, coerced)
-            except GraphQLError:
-                continue  # execution reports it; the field resolves nothing
             for field_name, conditions in (args.get("where") or {}).items():
                 if conditions and any(v is not None for v in conditions.values()):
                     uses.setdefault(f"{resource.type_name}.{field_name}", set()).add("filter")
@@ -80,6 +89,17 @@ class Selection:
             for key in args.get("groupBy") or ():
                 uses.setdefault(f"{resource.type_name}.{enum_value(key)}", set()).add("group")
         return uses
+
+    def subject_counts(self, variables: Mapping[str, Any] | None) -> dict[str, int]:
+        """How many subjects the operation names: `check` (subjects checked, a batch counting
+        each item) and `lookup` (entities looked up by key), for rate limits and quotas."""
+        counts = {"check": 0, "lookup": 0}
+        for name, args in self.root_arguments(variables):
+            if name.startswith("check"):
+                counts["check"] += len(args["items"]) if isinstance(args.get("items"), list) else 1
+            elif name in LOOKUP_ROOTS:
+                counts["lookup"] += 1
+        return counts
 
     def _walk(self, parent: GraphQLObjectType, selection_set: SelectionSetNode, visit: Visit,
               descend: bool = True) -> None:

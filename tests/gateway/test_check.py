@@ -114,7 +114,8 @@ async def test_checked_subjects_are_audited_as_pseudonyms_never_values(gateway: 
     import subprocess
     import sys
 
-    query = 'query($id: ID!) { checkPerson(idNumber: $id, claims: {name: "王小明", mobile: "13800001111"}) { results { outcome } } }'
+    query = 'query($id: ID!) { checkPerson(idNumber: $id, claims: {name: "王小明", mobile: "13800001111"}) ' \
+            '{ results { outcome } } }'
     await gateway.query(query, variables={"id": gateway.sample_id})
     [record] = await gateway.runtime.audit.records(limit=1)
     assert len(record["subjects"]) == 1 and gateway.sample_id not in str(record)
@@ -125,3 +126,44 @@ async def test_checked_subjects_are_audited_as_pseudonyms_never_values(gateway: 
     await gateway.query('query($id: ID!) { person(idNumber: $id) { name } }', variables={"id": gateway.sample_id})
     [lookup] = await gateway.runtime.audit.records(limit=1)
     assert lookup["subjects"] == record["subjects"]
+
+
+async def test_a_licence_is_checked_by_number_and_holder(gateway: Gateway, settings) -> None:  # type: ignore[no-untyped-def]
+    import sqlite3
+
+    database = settings.library_urls["license"].removeprefix("sqlite+aiosqlite:///")
+    with sqlite3.connect(database) as conn:
+        number, holder, valid_until = conn.execute(
+            "SELECT license_number, holder_id_number, valid_until FROM person_license ORDER BY row_id LIMIT 1").fetchone()
+    other = next(i for i in gateway.credentials["samples"]["idNumbers"] if i != holder)
+    query = 'query($n: String!, $c: PersonLicenseClaims!) { checkPersonLicense(licenseNumber: $n, claims: $c) ' \
+            '{ results { field outcome } } }'
+
+    async def outcomes(number: str, claims: dict) -> dict[str, str]:
+        body = await gateway.query(query, variables={"n": number, "c": claims}, app_id="scjg-licensing",
+                                   purpose="ADMINISTRATIVE_BASIS")
+        assert "errors" not in body, body
+        return {r["field"]: r["outcome"] for r in body["data"]["checkPersonLicense"]["results"]}
+
+    assert await outcomes(f" {number.lower()} ", {"holder": holder, "validUntil": str(valid_until)}) == {
+        "PersonLicense.holder": "MATCH", "PersonLicense.validUntil": "MATCH"}
+    assert await outcomes(number, {"holder": other}) == {"PersonLicense.holder": "MISMATCH"}
+    assert await outcomes("NO-SUCH-LICENCE", {"holder": holder}) == {"PersonLicense.holder": "NOT_FOUND"}
+    [record] = await gateway.runtime.audit.records(limit=1)
+    assert record["operation"] == "check" and record["fields"] == {"check:PersonLicense.licenseNumber": "MASKED"}
+    assert holder not in str(record) and "NO-SUCH-LICENCE" not in str(record)
+    bad_holder = await gateway.query(query, variables={"n": number, "c": {"holder": "123"}}, app_id="scjg-licensing",
+                                     purpose="ADMINISTRATIVE_BASIS")
+    assert codes(bad_holder) == {"BAD_USER_INPUT"}
+
+
+async def test_an_enterprise_licence_batch(gateway: Gateway) -> None:
+    listing = await gateway.query('{ enterpriseLicenses(first: 3) { edges { node { licenseNumber licenseType } } } }',
+                                  app_id="scjg-licensing", purpose="ADMINISTRATIVE_BASIS")
+    nodes = [e["node"] for e in listing["data"]["enterpriseLicenses"]["edges"]]
+    items = [{"licenseNumber": n["licenseNumber"], "claims": {"licenseType": n["licenseType"]}} for n in nodes]
+    items.append({"licenseNumber": nodes[0]["licenseNumber"] + "0", "claims": {"licenseType": "营业执照"}})
+    body = await gateway.query('query($i: [EnterpriseLicenseCheckInput!]!) { checkEnterpriseLicenses(items: $i) '
+                               '{ results { outcome } } }', variables={"i": items}, app_id="scjg-licensing",
+                               purpose="ADMINISTRATIVE_BASIS")
+    assert [r["results"][0]["outcome"] for r in body["data"]["checkEnterpriseLicenses"]] == ["MATCH"] * 3 + ["NOT_FOUND"]
