@@ -3,6 +3,7 @@ asks these for the root entities, the list fields and the nested record lists.""
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -54,10 +55,12 @@ def ensure_resource_visible(ctx: RequestContext, resource: Resource) -> None:
 
 
 def normalize_key(entity: Entity, value: str) -> str:
-    """Validate an ID number (GB 11643) or credit code (GB 32100) with its check digit."""
+    """Validate an ID number (GB 11643) or credit code (GB 32100) with its check digit, after
+    normalizing what people type: full-width characters, spaces anywhere, a lower-case x or letters."""
     module = ric if entity is Entity.PERSON else uscc
+    compact = "".join(unicodedata.normalize("NFKC", value).split()).upper()  # width, spaces, x/X, case
     try:
-        return str(module.validate(value))
+        return str(module.validate(compact))
     except Exception:  # stdnum raises several ValidationError subclasses; all mean the same here
         what = "公民身份号码 (GB 11643)" if entity is Entity.PERSON else "统一社会信用代码 (GB 32100)"
         raise RequestRefused(ErrorCode.BAD_USER_INPUT, f"`{entity.key_argument}` is not a valid {what}") from None

@@ -167,3 +167,15 @@ async def test_an_enterprise_licence_batch(gateway: Gateway) -> None:
                                '{ results { outcome } } }', variables={"i": items}, app_id="scjg-licensing",
                                purpose="ADMINISTRATIVE_BASIS")
     assert [r["results"][0]["outcome"] for r in body["data"]["checkEnterpriseLicenses"]] == ["MATCH"] * 3 + ["NOT_FOUND"]
+
+
+async def test_id_number_keys_normalize_case_width_and_spaces(gateway: Gateway, settings) -> None:  # type: ignore[no-untyped-def]
+    import sqlite3
+
+    database = settings.library_urls["population"].removeprefix("sqlite+aiosqlite:///")
+    with sqlite3.connect(database) as conn:
+        key, name = conn.execute("SELECT id_number, name FROM person_basic WHERE id_number LIKE '%X' LIMIT 1").fetchone()
+    full_width = key[:6].translate({ord(c): ord(c) + 0xFEE0 for c in "0123456789"}) + key[6:]
+    for written in (key.lower(), f" {key[:6]} {key[6:14]} {key[14:].lower()} ", full_width):
+        body = await gateway.query(CHECK, variables={"id": written, "c": {"name": name}})
+        assert outcomes(body) == {"Person.name": "MATCH"}, written
