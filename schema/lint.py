@@ -10,8 +10,9 @@ shares personal information unmasked. The lint is a second pair of eyes (docs/ca
 * `lint_samples` reads up to `limit` rows of every resource from its library, only the columns
   of fields labelled NONE, and scans them with `masking.free_text.find`. A field where any
   sample holds an ID number, a mobile number or a bank card number is reported with the kind and
-  the count; a value itself is never kept or printed. Credit codes are not reported: they name
-  organisations and are published (GB 32100).
+  the count, the samples that are the identifier and nothing else ("bare") counted apart from
+  those that hold it inside longer text; a value itself is never kept or printed. Credit codes
+  are not reported: they name organisations and are published (GB 32100).
 
 A finding is advice for a policy administrator: the lint never changes the catalog.
 """

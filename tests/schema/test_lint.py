@@ -209,15 +209,22 @@ async def population(tmp_path: Path) -> AsyncIterator[Library]:
         field("phoneOnFile", "备用", 'column = "spare"'),
         field("verified", "核验结果", 'sensitivity = "PERSONAL"\nmask = "suppress"'),
         field("visits", "来访次数", data_type="INTEGER"),
+        field("memo", "附言"),
+        field("backup", "备用二"),
+        field("reference", "参考"),
     )
     engines = {code: create_async_engine(f"sqlite+aiosqlite:///{tmp_path / code}.sqlite") for code in cat.libraries}
     rows: list[dict[str, Any]] = [
         {"id_number": id_number(1), "remark": f"本人持身份证{id_number(1)}办理", "spare": "13812345678",
-         "verified": id_number(1), "visits": 3},
-        {"id_number": id_number(2), "remark": "材料齐全", "spare": None, "verified": id_number(2), "visits": 1},
+         "verified": id_number(1), "visits": 3, "memo": "13812345678", "backup": "138-1234-5678",
+         "reference": "110101900307123"},
+        {"id_number": id_number(2), "remark": "材料齐全", "spare": None, "verified": id_number(2), "visits": 1,
+         "memo": "+86 138 1234 5678", "backup": "(+86) 139 1234 5678", "reference": "6222 0212 3456 7890 128"},
         {"id_number": id_number(3), "remark": f"代办人{id_number(4)}，电话13912345678", "spare": "+86 13912345678",
-         "verified": None, "visits": 13812345678},
-        {"id_number": id_number(5), "remark": None, "spare": "", "verified": None, "visits": None},
+         "verified": None, "visits": 13812345678, "memo": "请回电 139-1234-5678", "backup": "013912345678",
+         "reference": "流水号 1000 0000 0000 0000 08"},
+        {"id_number": id_number(5), "remark": None, "spare": "", "verified": None, "visits": None,
+         "memo": "013812345678", "backup": None, "reference": None},
     ]
     for code, engine in engines.items():
         metadata, tables = library_metadata(cat, code)
@@ -249,6 +256,30 @@ async def test_a_field_that_holds_nothing_but_an_identifier_gets_its_rule(popula
     assert [(f.detail, f.sensitivity, f.mask_rule) for f in spare] == [
         ("2 of 2 samples hold mobile numbers, labelled NONE", Sensitivity.PERSONAL, "mobile"),
     ]
+
+
+async def test_bare_identifiers_are_counted_apart_from_identifiers_inside_longer_text(population: Library) -> None:
+    cat, sources = population
+    memo = [f for f in await lint_samples(cat, sources) if f.coordinate == "Person.memo"]
+    assert [(f.detail, f.sensitivity, f.mask_rule) for f in memo] == [
+        ("4 of 4 samples hold mobile numbers: 3 hold a bare mobile number, 1 holds one inside longer text, "
+         "labelled NONE", Sensitivity.PERSONAL, "redact"),
+    ]
+
+
+async def test_a_bare_identifier_may_be_written_with_separators_and_a_dialling_prefix(population: Library) -> None:
+    cat, sources = population
+    backup = [f for f in await lint_samples(cat, sources) if f.coordinate == "Person.backup"]
+    assert [(f.detail, f.mask_rule) for f in backup] == [("3 of 3 samples hold mobile numbers, labelled NONE", "mobile")]
+
+
+async def test_first_generation_id_numbers_and_grouped_card_numbers_are_reported(population: Library) -> None:
+    cat, sources = population
+    reference = [f for f in await lint_samples(cat, sources) if f.coordinate == "Person.reference"]
+    assert [(f.detail, f.sensitivity, f.mask_rule) for f in reference] == [
+        ("1 of 3 samples hold ID numbers, labelled NONE", Sensitivity.SENSITIVE_PERSONAL, "idNumber"),
+        ("1 of 3 samples hold bank card numbers, labelled NONE", Sensitivity.SENSITIVE_PERSONAL, "bankCard"),
+    ]  # the Luhn-valid reference number without a card prefix is not one
 
 
 async def test_numbers_stored_as_integers_are_scanned(population: Library) -> None:
