@@ -23,6 +23,7 @@ class AuditRecord:
     policy_version: str | None = None
     fields: dict[str, str] = field(default_factory=dict)  # coordinate → RAW / MASKED / DENIED
     denied: dict[str, str] = field(default_factory=dict)  # coordinate → reason code
+    grants: list[str] = field(default_factory=list)  # the grants that served a field (授权), by id
     masks: dict[str, dict[str, str]] = field(default_factory=dict)  # coordinate → {rule, source} when MASKED
     uses: dict[str, list[str]] = field(default_factory=dict)  # coordinate → filter / sort / group
     scrubbed: dict[str, int] = field(default_factory=dict)  # coordinate → free-text values with identifiers masked

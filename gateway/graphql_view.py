@@ -136,6 +136,9 @@ class GraphQLView:
             if decision.access is Access.DENIED and decision.reason:
                 record.denied[label] = decision.reason.value
         record.checks = {c: dict(counts) for c, counts in ctx.check_outcomes.items()}
+        decisions = [*(plan.decisions.values() if plan else ()), *ctx.side_decisions.values()]
+        record.grants = sorted({d.source.removeprefix("grant:") for d in decisions
+                                if d.source and d.source.startswith("grant:")})
         record.subjects = subject_pseudonyms(runtime.subject_key, ctx.subjects)
         for alarm in runtime.check_monitor.observe(caller.application.id, ctx.subjects_checked, ctx.subjects_failed):
             await self._raise_alarm(alarm, record)

@@ -25,6 +25,7 @@ async def test_served_request_is_recorded_with_fields_and_rows(gateway: Gateway)
     assert record["denied"] == {"Person.religion": "FIELD_NOT_SHARED"}
     assert record["outcome"] == "PARTIAL" and record["rows"] == {"1-01-001-001/000001": 1}
     assert record["policy_version"] == body["extensions"]["policyVersion"]
+    assert record["grants"] == ["G-MZ-0001"]  # the grant that served mobile and maritalStatus
 
 
 async def test_refused_request_is_recorded_with_its_code(gateway: Gateway) -> None:
