@@ -37,7 +37,8 @@ class AuditRecord:
 
     def canonical(self) -> bytes:
         """The bytes the hash chain covers: sorted keys, no whitespace."""
-        return json.dumps(asdict(self), sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+        # vars, not asdict: the fields are plain JSON values already, and asdict deep-copies them.
+        return json.dumps(vars(self), sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -39,7 +39,7 @@ async def open_stores(settings: Settings) -> AsyncIterator[Stores]:
         yield Stores(store, audit, await repository.load_catalog(store))
     finally:
         await store.dispose()
-        await audit.engine.dispose()
+        await audit.close()
 
 
 async def policy_set(bind: repository.Bind, catalog: Catalog) -> PolicySet:

@@ -140,6 +140,8 @@ class Runtime:
     async def close(self) -> None:
         await self.limiter.close()
         await self.store_engine.dispose()
-        await self.audit.engine.dispose()
+        await self.audit.close()
         for engine in self.library_engines.values():
             await engine.dispose()
+        for source in self.sources.values():
+            source.dispose()

@@ -22,7 +22,7 @@ SETTINGS: dict[str, str] = {
     "GATEWAY_HOST": "Address `gateway serve` binds (default 127.0.0.1).",
     "GATEWAY_PORT": "Port `gateway serve` listens on (default 8000).",
     "GATEWAY_GRAPHIQL": "Serve GraphiQL on GET /graphql: true or false (default true).",
-    "GATEWAY_MAX_BODY_BYTES": "Largest request body accepted, in bytes (default 65536).",
+    "GATEWAY_MAX_BODY_BYTES": "Largest request body accepted, in bytes (default 262144: a 1,000-subject check batch fits).",
     "GATEWAY_POLICY_REFRESH_SECONDS": "How often a worker checks the store for a new policy version (default 1).",
     "GATEWAY_MASKING_KEY_FILE": "The platform's masking key (pseudonyms, reversible tokens, cursors), base64 in a "
     "file readable only by the gateway; created on first start when missing (default <data dir>/keys/masking.key). "
@@ -54,7 +54,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     graphiql: bool = True
-    max_body_bytes: int = 65536
+    max_body_bytes: int = 262144
     policy_refresh_seconds: float = 1.0
     masking_key_file: Path | None = None
     check_rate: float = 200.0
@@ -81,7 +81,7 @@ class Settings:
             host=env.get("GATEWAY_HOST", "127.0.0.1"),
             port=int(env.get("GATEWAY_PORT", "8000")),
             graphiql=env.get("GATEWAY_GRAPHIQL", "true").lower() in ("1", "true", "yes"),
-            max_body_bytes=int(env.get("GATEWAY_MAX_BODY_BYTES", "65536")),
+            max_body_bytes=int(env.get("GATEWAY_MAX_BODY_BYTES", "262144")),
             policy_refresh_seconds=float(env.get("GATEWAY_POLICY_REFRESH_SECONDS", "1")),
             masking_key_file=Path(env["GATEWAY_MASKING_KEY_FILE"]) if env.get("GATEWAY_MASKING_KEY_FILE") else None,
             check_rate=float(env.get("GATEWAY_CHECK_RATE", "200")),

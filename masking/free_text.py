@@ -219,7 +219,7 @@ def _find(text: str, kinds: Collection[Kind]) -> tuple[str, list[Finding]]:
     candidates = [
         Finding(Kind.CREDIT_CODE, m.start(), m.end())
         for m in _CREDIT_CODE.finditer(folded)
-        if not (m.group()[:17].isdigit() and m.group()[17] in _ID_CHECK_CHARS) and _is_credit_code(m.group())
+        if not (m.group()[:17].isdigit() and m.group()[17] in _ID_CHECK_CHARS) and is_credit_code(m.group())
     ]
     for m in _DIGIT_RUN.finditer(folded):
         found = _classify(folded, m.start(), m.end())
@@ -242,14 +242,14 @@ def _classify(folded: str, start: int, end: int) -> Finding | None:
     after = folded[end : end + 1]
     beside_letter = _is_letter(after) or _is_letter(folded[start - 1 : start])
     if len(digits) == 17 and after in ("X", "x"):
-        if _is_id_number(digits + "X"):
+        if is_id_number(digits + "X"):
             return Finding(Kind.ID_NUMBER, start, end + 1)
         alone = after == "X" and not _is_letter(folded[start - 1 : start]) and not _is_alnum(folded[end + 1 : end + 2])
-        return Finding(Kind.CREDIT_CODE, start, end + 1) if alone and _is_credit_code(digits + "X") else None
+        return Finding(Kind.CREDIT_CODE, start, end + 1) if alone and is_credit_code(digits + "X") else None
     if len(digits) == 18:
-        if _is_id_number(digits):
+        if is_id_number(digits):
             return Finding(Kind.ID_NUMBER, start, end)
-        if not beside_letter and _is_credit_code(digits):
+        if not beside_letter and is_credit_code(digits):
             return Finding(Kind.CREDIT_CODE, start, end)
     elif len(digits) == 15 and _is_old_id_number(digits):
         return Finding(Kind.ID_NUMBER, start, end)
@@ -286,9 +286,9 @@ def _classify_groups(folded: str, chain: re.Match[str]) -> list[Finding]:
                 if digits[:2] in ("34", "37") and _passes_luhn(digits) and not _beside_letter(folded, start, end):
                     found.append(Finding(Kind.BANK_CARD, start, end))
             elif layout is _Layout.ID_X:
-                if i + 2 == last and x_after and _is_id_number(digits + "X"):
+                if i + 2 == last and x_after and is_id_number(digits + "X"):
                     found.append(Finding(Kind.ID_NUMBER, start, end + 1))
-            elif _is_id_number(digits) if len(digits) == 18 else _is_old_id_number(digits):
+            elif is_id_number(digits) if len(digits) == 18 else _is_old_id_number(digits):
                 found.append(Finding(Kind.ID_NUMBER, start, end))
         if lengths[i] == 4 and (i == 0 or lengths[i - 1] != 4):  # the first of a run of 4-digit groups
             j = i + 1
@@ -302,9 +302,9 @@ def _classify_groups(folded: str, chain: re.Match[str]) -> list[Finding]:
             end = starts[j] - 1
             digits = "".join(groups[i:j])
             if count == 17 and j - 1 == last and x_after:
-                if _is_id_number(digits + "X"):
+                if is_id_number(digits + "X"):
                     found.append(Finding(Kind.ID_NUMBER, start, end + 1))
-            elif _is_id_number(digits) if count == 18 else count == 15 and _is_old_id_number(digits):
+            elif is_id_number(digits) if count == 18 else count == 15 and _is_old_id_number(digits):
                 found.append(Finding(Kind.ID_NUMBER, start, end))
             elif _is_card_number(digits) and not _beside_letter(folded, start, end):
                 found.append(Finding(Kind.BANK_CARD, start, end))
@@ -339,8 +339,9 @@ def _beside_letter(folded: str, start: int, end: int) -> bool:
 # versions cost 5-16 us a call; the tests hold them equal to stdnum's.
 
 
-def _is_id_number(number: str) -> bool:
-    """GB 11643: province code, ISO 7064 MOD 11-2 check character, a birth date that was."""
+def is_id_number(number: str) -> bool:
+    """GB 11643, for 17 digits and a check character: province code, ISO 7064 MOD 11-2 check
+    character, a birth date that was."""
     if number[:2] not in _PROVINCES:
         return False
     check = (1 - 2 * int(number[:17], 13)) % 11  # the weights 2^(17-i) mod 11, folded into base 13
@@ -378,8 +379,8 @@ _USCC_VALUES = {char: value for value, char in enumerate(_USCC_ALPHABET)}
 _USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 
 
-def _is_credit_code(code: str) -> bool:
-    """GB 32100: 8 digits, then characters of its alphabet, the last a MOD 31 check."""
+def is_credit_code(code: str) -> bool:
+    """GB 32100, for 18 characters: 8 digits, then characters of its alphabet, the last a MOD 31 check."""
     try:
         values = [_USCC_VALUES[char] for char in code]
     except KeyError:

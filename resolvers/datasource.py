@@ -6,11 +6,12 @@ URL), not two code paths. Only the columns the plan allows are ever selected.
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import Engine, Table, create_engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -34,6 +35,8 @@ class LibrarySource:
         self.code = code
         self.engine = engine
         self.tables = tables
+        self._sync: Engine | None = None
+        self._sync_for: AsyncEngine | None = None
 
     async def fetch(self, resource: Resource, columns: Sequence[str], keys: Sequence[str]) -> dict[str, list[Row]]:
         """Rows of `resource` for `keys`, grouped by key, holding only `columns`."""
@@ -76,13 +79,42 @@ class LibrarySource:
     async def ping(self) -> None:
         await self._run(select(1))
 
+    @property
+    def _threaded(self) -> bool:
+        return self.engine.url.drivername == "sqlite+aiosqlite"
+
+    @property
+    def executing_engine(self) -> Engine:
+        """The engine whose connections run this source's queries (for instrumentation)."""
+        return self._sync_engine() if self._threaded else self.engine.sync_engine
+
     async def _run(self, query: Any) -> list[Row]:
         try:
+            if self._threaded:
+                # One hop to a worker thread per query: aiosqlite makes five (cursor, execute,
+                # fetch, close, rollback), which dominate a keyed lookup's cost.
+                return await asyncio.to_thread(self._run_sync, query)
             async with self.engine.connect() as conn:
                 result = await conn.execute(query)
                 return [dict(r._mapping) for r in result]
         except (SQLAlchemyError, OSError) as exc:
             raise LibraryUnavailable(self.code) from exc
+
+    def _run_sync(self, query: Any) -> list[Row]:
+        with self._sync_engine().connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(query)]
+
+    def _sync_engine(self) -> Engine:
+        """A synchronous twin of the SQLite engine (read-only use, pooled per thread)."""
+        if self._sync is None or self._sync_for is not self.engine:
+            url = self.engine.url.set(drivername="sqlite")
+            self._sync = create_engine(url, connect_args={"timeout": 5, "check_same_thread": False})
+            self._sync_for = self.engine
+        return self._sync
+
+    def dispose(self) -> None:
+        if self._sync is not None:
+            self._sync.dispose()
 
 
 def library_sources(catalog: Catalog, engines: dict[str, AsyncEngine]) -> dict[str, LibrarySource]:

@@ -50,6 +50,11 @@ def _claims_type(catalog: Catalog, entity: Entity) -> Any:
                             description=f"Claimed values of a {entity.value}; dates as YYYY-MM-DD, booleans as true/false.")
 
 
+def _claims(claims: Any) -> dict[str, Any]:
+    """The claimed values of an input object, shallow (strawberry.asdict deep-copies)."""
+    return dict(vars(claims))
+
+
 def _result(outcomes: list[tuple[str, str]]) -> CheckResult:
     return CheckResult(results=[FieldCheck(field=c, outcome=CheckOutcome(o)) for c, o in outcomes])
 
@@ -112,7 +117,7 @@ def record_fields(catalog: Catalog) -> dict[str, Any]:
 
 def _single_record(resource: Resource, number_type: Any, claims_type: Any) -> Any:
     async def resolver(info: strawberry.Info, number: number_type, claims: claims_type) -> CheckResult:  # type: ignore[valid-type]
-        [outcomes] = await checks.check_records(info.context, resource, [(number, strawberry.asdict(claims))])
+        [outcomes] = await checks.check_records(info.context, resource, [(number, _claims(claims))])
         return _result(outcomes)
 
     return resolver
@@ -120,7 +125,7 @@ def _single_record(resource: Resource, number_type: Any, claims_type: Any) -> An
 
 def _batch_record(resource: Resource, item_type: Any) -> Any:
     async def resolver(info: strawberry.Info, items: list[item_type]) -> list[CheckResult]:  # type: ignore[valid-type]
-        pairs = [(item.number, strawberry.asdict(item.claims)) for item in items]
+        pairs = [(item.number, _claims(item.claims)) for item in items]
         return [_result(o) for o in await checks.check_records(info.context, resource, pairs)]
 
     return resolver
@@ -128,7 +133,7 @@ def _batch_record(resource: Resource, item_type: Any) -> Any:
 
 def _single(entity: Entity, key_type: Any, claims_type: Any) -> Any:
     async def resolver(info: strawberry.Info, key: key_type, claims: claims_type) -> CheckResult:  # type: ignore[valid-type]
-        [outcomes] = await checks.check(info.context, entity, [(key, strawberry.asdict(claims))])
+        [outcomes] = await checks.check(info.context, entity, [(key, _claims(claims))])
         return _result(outcomes)
 
     return resolver
@@ -136,7 +141,7 @@ def _single(entity: Entity, key_type: Any, claims_type: Any) -> Any:
 
 def _batch(entity: Entity, item_type: Any) -> Any:
     async def resolver(info: strawberry.Info, items: list[item_type]) -> list[CheckResult]:  # type: ignore[valid-type]
-        pairs = [(item.key, strawberry.asdict(item.claims)) for item in items]
+        pairs = [(item.key, _claims(item.claims)) for item in items]
         return [_result(o) for o in await checks.check(info.context, entity, pairs)]
 
     return resolver

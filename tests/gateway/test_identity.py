@@ -75,7 +75,7 @@ async def test_malformed_body_and_query(gateway: Gateway) -> None:
 
 
 async def test_oversize_body_is_refused(gateway: Gateway) -> None:
-    big = "{ catalog { resources { code } } }" + " " * 70_000
+    big = "{ catalog { resources { code } } }" + " " * 300_000
     body = await gateway.query(big, expect_status=400)
     assert codes(body) == {"BAD_USER_INPUT"}
 

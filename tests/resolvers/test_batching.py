@@ -16,17 +16,18 @@ from tests.support import Gateway
 def count_queries(gateway: Gateway) -> Iterator[Counter[str]]:
     counts: Counter[str] = Counter()
     listeners = []
-    for code, engine in gateway.runtime.library_engines.items():
+    for code, source in gateway.runtime.sources.items():
         def listener(*_args: Any, code: str = code) -> None:
             counts[code] += 1
 
-        event.listen(engine.sync_engine, "before_cursor_execute", listener)
+        engine = source.executing_engine
+        event.listen(engine, "before_cursor_execute", listener)
         listeners.append((engine, listener))
     try:
         yield counts
     finally:
         for engine, listener in listeners:
-            event.remove(engine.sync_engine, "before_cursor_execute", listener)
+            event.remove(engine, "before_cursor_execute", listener)
 
 
 async def test_a_page_of_100_persons_costs_one_query_per_library(gateway: Gateway) -> None:
@@ -52,17 +53,17 @@ async def test_100_aliased_persons_cost_one_query_per_library(gateway: Gateway) 
 
 async def test_only_allowed_columns_are_read(gateway: Gateway) -> None:
     statements: list[str] = []
-    engine = gateway.runtime.library_engines["population"]
+    engine = gateway.runtime.sources["population"].executing_engine
 
     def listener(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         statements.append(statement)
 
-    event.listen(engine.sync_engine, "before_cursor_execute", listener)
+    event.listen(engine, "before_cursor_execute", listener)
     try:
         await gateway.query('{ person(idNumber: "%s") { name maritalStatus religion } }' % gateway.sample_id,
                             app_id="scjg-licensing", purpose="ADMINISTRATIVE_BASIS")
     finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", listener)
+        event.remove(engine, "before_cursor_execute", listener)
     assert len(statements) == 1
     assert "name" in statements[0]
     assert "marital_status" not in statements[0] and "religion" not in statements[0]
