@@ -34,38 +34,27 @@ import argparse
 import asyncio
 import cProfile
 import io
-import itertools
 import json
 import pstats
 import statistics
 import tempfile
-import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
-from asgi_lifespan import LifespanManager
 from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bench.harness import build, demo_headers, elapsed_ms, rate, running_gateway, settings_for, spread
 from bench.masking import _machine
-from demo.build import build_demo
-from gateway.app import create_app
 from gateway.runtime import make_engine
-from gateway.settings import Settings
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SINGLE_AIM = 1_500.0  # single checks per second per worker
 BATCH_AIM_MS = 100.0  # one 1,000-subject batch
 APPLICATION, PURPOSE = "mz-assistance", "SOCIAL_ASSISTANCE_REVIEW"
-UNLIMITED = {  # the bench measures speed, not limits
-    "GATEWAY_CHECK_RATE": "0", "GATEWAY_CHECK_BURST": "0", "GATEWAY_CHECK_DAILY_QUOTA": "0",
-    "GATEWAY_LOOKUP_RATE": "0", "GATEWAY_LOOKUP_BURST": "0", "GATEWAY_LOOKUP_DAILY_QUOTA": "0",
-    # 1,000 subjects with a name and a mobile are about 85 KB of JSON: over the default 64 KiB body limit
-    "GATEWAY_MAX_BODY_BYTES": str(256 * 1024),
-}
 SINGLE = 'query($id: ID!, $c: PersonClaims!) { checkPerson(idNumber: $id, claims: $c) { results { field outcome } } }'
 BATCH = 'query($items: [PersonCheckInput!]!) { checkPersons(items: $items) { results { field outcome } } }'
 LOOKUP = text("SELECT name, mobile FROM person_basic WHERE id_number = :k")
@@ -107,46 +96,11 @@ class Report:
     audit_verified: bool
 
 
-def settings_for(data_dir: Path) -> Settings:
-    return Settings.from_env(UNLIMITED, data_dir=data_dir)
-
-
-def build(data_dir: Path, persons: int, seed: int = 7) -> None:
-    asyncio.run(build_demo(settings_for(data_dir), persons=persons, seed=seed))
-
-
 async def _subjects(engine: AsyncEngine, limit: int) -> list[Subject]:
     query = text("SELECT id_number, name, mobile FROM person_basic WHERE name IS NOT NULL AND mobile IS NOT NULL "
                  "ORDER BY row_id LIMIT :n")
     async with engine.connect() as conn:
         return [(r.id_number, r.name, r.mobile) for r in await conn.execute(query, {"n": limit})]
-
-
-async def _rate(call: Callable[[int], Awaitable[None]], seconds: float, concurrency: int) -> float:
-    """Calls per second: `concurrency` loops await `call(0)`, `call(1)`, … until `seconds` pass."""
-    counter = itertools.count()
-    done = 0
-    start = time.perf_counter()
-    deadline = start + seconds
-
-    async def loop() -> None:
-        nonlocal done
-        while time.perf_counter() < deadline:
-            await call(next(counter))
-            done += 1
-
-    await asyncio.gather(*(loop() for _ in range(concurrency)))
-    return done / (time.perf_counter() - start)
-
-
-async def _elapsed_ms(call: Callable[[], Awaitable[None]]) -> float:
-    start = time.perf_counter()
-    await call()
-    return (time.perf_counter() - start) * 1000
-
-
-def _spread(values: Sequence[float]) -> float:
-    return (max(values) - min(values)) / statistics.median(values)
 
 
 class _Calls:
@@ -188,12 +142,12 @@ class _Calls:
 
 def _rate_row(measure: str, gateway: list[float], baseline: list[float], aim: float | None) -> Row:
     median, base = statistics.median(gateway), statistics.median(baseline)
-    return Row(measure, "checks/s", median, _spread(gateway), base, base / median, aim)
+    return Row(measure, "checks/s", median, spread(gateway), base, base / median, aim)
 
 
 def _time_row(measure: str, gateway: list[float], baseline: list[float], aim: float | None) -> Row:
     median, base = statistics.median(gateway), statistics.median(baseline)
-    return Row(measure, "ms", median, _spread(gateway), base, median / base, aim)
+    return Row(measure, "ms", median, spread(gateway), base, median / base, aim)
 
 
 async def run(data_dir: Path, *, seconds: float = 2.0, repeats: int = 5, concurrency: int = 16, batch: int = 1000,
@@ -201,33 +155,28 @@ async def run(data_dir: Path, *, seconds: float = 2.0, repeats: int = 5, concurr
     """Measure the demo in `data_dir`: the report, and the profile's text when `profile` > 0
     (that many single checks, then one batch, under cProfile)."""
     settings = settings_for(data_dir)
-    credentials = json.loads(settings.credentials_path.read_text(encoding="utf-8"))
-    app = next(a for a in credentials["applications"] if a["id"] == APPLICATION)
-    headers = {"Authorization": f"Bearer {app['token']}", "X-Operator": app["operators"][0], "X-Purpose": PURPOSE}
+    headers = demo_headers(settings, APPLICATION, PURPOSE)
     engine = make_engine(settings.library_urls["population"])
     try:
         async with engine.connect() as conn:
             persons = (await conn.execute(text("SELECT count(*) FROM person_basic"))).scalar_one()
         subjects = await _subjects(engine, max(batch, 1000))
         batch = min(batch, len(subjects))
-        async with LifespanManager(create_app(settings)) as manager:
-            transport = httpx.ASGITransport(app=manager.app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as client:
-                calls = _Calls(client, headers, engine, subjects)
-                runtime = manager._state["runtime"]
-                for i in range(20):  # warm the document cache, the pools and the planner
-                    await calls.check(i)
-                    await calls.lookup(i)
-                await calls.check_batch(batch)
-                await calls.lookup_batch(batch)
-                records_before, commits_before = (await runtime.audit.verify()).records, runtime.audit.commits
-                rows, floor = await _measure(calls, seconds, repeats, concurrency, batch, batches)
-                audit = await runtime.audit.verify()
-                report = Report(persons, seconds, repeats, concurrency, batch, batches, rows, floor,
-                                audit_records=audit.records - records_before,
-                                audit_commits=runtime.audit.commits - commits_before,
-                                audit_verified=audit.first_bad is None)
-                profiled = await _profile(calls, profile, batch) if profile else ""
+        async with running_gateway(settings) as (client, runtime):
+            calls = _Calls(client, headers, engine, subjects)
+            for i in range(20):  # warm the document cache, the pools and the planner
+                await calls.check(i)
+                await calls.lookup(i)
+            await calls.check_batch(batch)
+            await calls.lookup_batch(batch)
+            records_before, commits_before = (await runtime.audit.verify()).records, runtime.audit.commits
+            rows, floor = await _measure(calls, seconds, repeats, concurrency, batch, batches)
+            audit = await runtime.audit.verify()
+            report = Report(persons, seconds, repeats, concurrency, batch, batches, rows, floor,
+                            audit_records=audit.records - records_before,
+                            audit_commits=runtime.audit.commits - commits_before,
+                            audit_verified=audit.first_bad is None)
+            profiled = await _profile(calls, profile, batch) if profile else ""
     finally:
         await engine.dispose()
     return report, profiled
@@ -238,14 +187,14 @@ async def _measure(calls: _Calls, seconds: float, repeats: int, concurrency: int
     """The rows of the table, and the floor (GET /healthz per second)."""
     series: dict[str, list[float]] = {k: [] for k in ("seq", "seq0", "con", "con0", "batch", "batch0", "floor")}
     for _ in range(repeats):  # interleaved, so a slow moment of the machine hits both sides
-        series["seq0"].append(await _rate(calls.lookup, seconds, 1))
-        series["seq"].append(await _rate(calls.check, seconds, 1))
-        series["con0"].append(await _rate(calls.lookup, seconds, concurrency))
-        series["con"].append(await _rate(calls.check, seconds, concurrency))
-        series["floor"].append(await _rate(calls.healthz, seconds / 4, 1))
+        series["seq0"].append(await rate(calls.lookup, seconds, 1))
+        series["seq"].append(await rate(calls.check, seconds, 1))
+        series["con0"].append(await rate(calls.lookup, seconds, concurrency))
+        series["con"].append(await rate(calls.check, seconds, concurrency))
+        series["floor"].append(await rate(calls.healthz, seconds / 4, 1))
     for _ in range(batches):
-        series["batch0"].append(await _elapsed_ms(lambda: calls.lookup_batch(batch)))
-        series["batch"].append(await _elapsed_ms(lambda: calls.check_batch(batch)))
+        series["batch0"].append(await elapsed_ms(lambda: calls.lookup_batch(batch)))
+        series["batch"].append(await elapsed_ms(lambda: calls.check_batch(batch)))
     rows = [
         _rate_row("single check, one at a time", series["seq"], series["seq0"], SINGLE_AIM),
         _rate_row(f"single check, {concurrency} in flight", series["con"], series["con0"], SINGLE_AIM),
