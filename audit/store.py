@@ -1,7 +1,10 @@
 """The audit store: an append-only, hash-chained table in its own database.
 
-Each record's hash is SHA-256(previous hash ‖ canonical record), so editing, deleting,
-inserting or reordering a record breaks the chain at that record, and `verify` names it.
+Each record's hash is H(previous hash ‖ canonical record), H being SHA-256 or SM3 as recorded in
+the store's `audit_meta` when it was created (a store from before that record is SHA-256), so
+editing, deleting, inserting or reordering a record breaks the chain at that record, and `verify`
+names it. Signed checkpoints, kept in another database (audit.checkpoints), catch what the chain
+alone cannot: a chain rewritten from some record on, and its newest records cut off.
 
 Appends share transactions (group commit): each request's record is queued with a future,
 and one writer task takes everything queued (up to `max_group` records), chains it on the
@@ -18,20 +21,22 @@ appenders queue for.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import logging
 from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Column, Integer, MetaData, String, Table, Text, select, text
+from sqlalchemy import Column, Integer, MetaData, String, Table, Text, delete, func, select, text
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from audit.chain import ALGORITHMS, GENESIS, VerifyReport, Walk, chain_hash, hasher
+from audit.checkpoints import Base, Checkpoint, Checkpointer, PublicKey
 from audit.record import AuditRecord
 
+__all__ = ["GENESIS", "AuditConfigError", "AuditStore", "AuditUnavailable", "StoredRow", "VerifyReport", "chain_hash"]
 log = logging.getLogger(__name__)
-GENESIS = "0" * 64
 MAX_GROUP = 500  # records per transaction
 RETRIES = 5  # attempts of one group when another process appended first
 CLOSE_TIMEOUT = 10.0  # seconds `close` lets the writer finish what it holds
@@ -48,21 +53,33 @@ audit_records = Table(
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
 )
+# One row per fact: "hash" → the chain's algorithm (written when the store is created);
+# "base" → the signed Base (JSON) once records were archived and removed (audit.archive).
+audit_meta = Table(
+    "audit_meta",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("value", Text, nullable=False),
+)
 
 
 class AuditUnavailable(Exception):
     """The audit record could not be committed: no data may leave."""
 
 
+class AuditConfigError(Exception):
+    """The audit store cannot be used as configured (e.g. its chain's algorithm is not the setting's)."""
+
+
 @dataclass(frozen=True)
-class VerifyReport:
-    records: int
-    first_bad: int | None  # sequence number of the first record that does not hold
-    problem: str | None = None
+class StoredRow:
+    """One row of the chain as stored: what an archive holds and what `verify` walks."""
 
-
-def chain_hash(prev_hash: str, body: bytes) -> str:
-    return hashlib.sha256(prev_hash.encode() + body).hexdigest()
+    seq: int
+    at: str
+    prev_hash: str
+    hash: str
+    body: str
 
 
 @dataclass
@@ -75,20 +92,58 @@ class _Waiting:
 
 
 class AuditStore:
-    def __init__(self, engine: AsyncEngine, *, max_group: int = MAX_GROUP) -> None:
+    """`algorithm` is the chain's hash (GATEWAY_AUDIT_HASH): a new store records it, an existing
+    one must match it. None (readers, `audit verify`) takes whatever the store holds.
+    `checkpointer`, when given, signs the chain as it grows and is closed with the store."""
+
+    def __init__(self, engine: AsyncEngine, *, max_group: int = MAX_GROUP, algorithm: str | None = None,
+                 checkpointer: Checkpointer | None = None) -> None:
         if max_group < 1:
             raise ValueError("max_group must be at least 1")
+        if algorithm is not None:
+            hasher(algorithm)  # refuse an unknown name at once
         self.engine = engine
         self.max_group = max_group
         self.commits = 0  # transactions committed by this store (records / commits = mean group size)
+        self.algorithm = algorithm or "sha256"  # settled by `create` from the store's audit_meta
+        self.checkpointer = checkpointer
+        self._wanted = algorithm
+        self._hash = hasher(self.algorithm)
         self._tail: tuple[int, str] | None = None
         self._queue: deque[_Waiting] = deque()
         self._writer: asyncio.Task[None] | None = None
         self._closed = False
 
     async def create(self) -> None:
+        """Create the tables if missing and settle the chain's algorithm: the one recorded in the
+        store; a store without that record holds SHA-256 records, or is new and takes the wanted one.
+
+        Raises AuditConfigError if the store's algorithm is not the wanted one."""
         async with self.engine.begin() as conn:
             await conn.run_sync(metadata.create_all)
+        for _ in range(2):  # a second round when another worker recorded the algorithm first
+            try:
+                async with self.engine.begin() as conn:
+                    stored = await _meta(conn, "hash")
+                    if stored is None:
+                        has_rows = (await conn.execute(select(audit_records.c.seq).limit(1))).first() is not None
+                        stored = "sha256" if has_rows else self._wanted
+                        if stored is not None:
+                            await conn.execute(audit_meta.insert().values(name="hash", value=stored))
+                break
+            except IntegrityError:
+                continue
+        if stored is not None and stored not in ALGORITHMS:
+            raise AuditConfigError(f"the audit store chains with {stored!r}, which this gateway does not know")
+        if self._wanted is not None and stored is not None and stored != self._wanted:
+            raise AuditConfigError(
+                f"the audit store chains its records with {stored}, but GATEWAY_AUDIT_HASH is {self._wanted}: a "
+                f"chain keeps the algorithm it was created with. Set GATEWAY_AUDIT_HASH={stored}, or archive this "
+                "store and point GATEWAY_AUDIT_URL at a new one")
+        self.algorithm = stored or self._wanted or "sha256"
+        self._hash = hasher(self.algorithm)
+        if self.checkpointer is not None:
+            self.checkpointer.algorithm = self.algorithm
 
     async def append(self, record: AuditRecord) -> int:
         """Commit one record durably and return its sequence number; raises AuditUnavailable
@@ -116,6 +171,8 @@ class AuditStore:
             except TimeoutError:
                 writer.cancel()
                 await asyncio.gather(writer, return_exceptions=True)
+        if self.checkpointer is not None:
+            await self.checkpointer.close()  # signs the newest record this store committed
         await self.engine.dispose()
 
     async def _drain(self) -> None:
@@ -137,6 +194,8 @@ class AuditStore:
                     for offset, waiting in enumerate(group):
                         if not waiting.future.done():
                             waiting.future.set_result(first + offset)
+                    if self.checkpointer is not None and self._tail is not None:
+                        self.checkpointer.committed(*self._tail)  # after the answers: never delays one
                 group = []
         finally:  # cancelled (close timed out, or the event loop is shutting down): nobody waits forever
             if group:
@@ -159,7 +218,7 @@ class AuditStore:
                     if tail is None:
                         await _lock_for_append(conn)
                         tail = await _read_tail(conn)
-                    rows, last = _chain(tail, group)
+                    rows, last = _chain(tail, [(w.record, w.body) for w in group], self._hash)
                     await conn.execute(audit_records.insert(), rows)
                 self._tail = last
                 self.commits += 1
@@ -175,6 +234,11 @@ class AuditStore:
         async with self.engine.connect() as conn:
             await conn.execute(select(1))
 
+    async def checkpoint_ping(self) -> None:
+        """For /readyz: fails while signed checkpoints cannot be written (records still are)."""
+        if self.checkpointer is not None:
+            await self.checkpointer.ping()
+
     async def records(self, limit: int = 100) -> list[dict[str, object]]:
         """The newest records, newest first (for operators and tests)."""
         async with self.engine.connect() as conn:
@@ -182,21 +246,86 @@ class AuditStore:
                                       .order_by(audit_records.c.seq.desc()).limit(limit))
             return [{"seq": r.seq, **json.loads(r.body)} for r in rows]
 
-    async def verify(self) -> VerifyReport:
-        """Walk the chain from the genesis; the first record whose sequence, link or hash
-        does not hold is reported."""
-        prev, expected, count = GENESIS, 1, 0
+    async def base(self) -> Base | None:
+        """The signed base, once records were archived and removed; None while the chain starts
+        at the genesis."""
         async with self.engine.connect() as conn:
-            result = await conn.stream(select(audit_records).order_by(audit_records.c.seq))
+            return await _read_base(conn)
+
+    async def stored_algorithm(self) -> str:
+        async with self.engine.connect() as conn:
+            return await _meta(conn, "hash") or "sha256"
+
+    async def rows(self, first: int = 1, last: int | None = None) -> AsyncIterator[StoredRow]:
+        """The stored rows from sequence number `first` (to `last`), in order (streamed)."""
+        query = select(audit_records).where(audit_records.c.seq >= first)
+        if last is not None:
+            query = query.where(audit_records.c.seq <= last)
+        async with self.engine.connect() as conn:
+            result = await conn.stream(query.order_by(audit_records.c.seq))
             async for row in result:
-                if row.seq != expected:
-                    return VerifyReport(count, expected, f"record {expected} is missing (next is {row.seq})")
-                if row.prev_hash != prev:
-                    return VerifyReport(count, row.seq, "its link to the previous record does not hold")
-                if chain_hash(prev, row.body.encode()) != row.hash:
-                    return VerifyReport(count, row.seq, "its content does not match its hash")
-                prev, expected, count = row.hash, expected + 1, count + 1
-        return VerifyReport(count, None)
+                yield StoredRow(row.seq, row.at, row.prev_hash, row.hash, row.body)
+
+    async def last_before(self, first: int, moment: str) -> int:
+        """The last sequence number of the run of records from `first` that are all older than
+        `moment` (ISO 8601 UTC, or a date): a prefix of the chain, so that what is archived and
+        what stays each remain one chain. `first - 1` if record `first` is not older."""
+        async with self.engine.connect() as conn:
+            cut = (await conn.execute(select(func.min(audit_records.c.seq))
+                                      .where(audit_records.c.seq >= first, audit_records.c.at >= moment))).scalar()
+            return int(cut) - 1 if cut is not None else (await _read_tail(conn))[0]
+
+    async def verify(self, public_key: PublicKey | None = None, checkpoints: Iterable[Checkpoint] | None = None,
+                     *, keep: Iterable[int] = ()) -> VerifyReport:
+        """Walk the chain from the genesis (or the signed base) and check it against the signed
+        checkpoints: the first record whose sequence, link, hash or checkpoint does not hold is
+        reported, and so is a chain shorter than its newest checkpoint. Checkpoints and the public
+        key default to the store's checkpointer's; with neither, the chain alone is checked.
+        `keep`: sequence numbers whose hashes the report carries (to link archives)."""
+        if self.checkpointer is not None:
+            if checkpoints is None:
+                checkpoints = await self.checkpointer.store.all()
+            public_key = public_key or self.checkpointer.key.public
+        async with self.engine.connect() as conn:
+            algorithm = await _meta(conn, "hash") or "sha256"
+            base = await _read_base(conn)
+        seq, prev = 1, GENESIS
+        if base is not None:
+            problem = _base_problem(base, algorithm, public_key)
+            if problem is not None:
+                return VerifyReport(0, base.seq, problem, algorithm=algorithm, first=base.seq, last=base.seq - 1)
+            seq, prev = base.seq, base.prev_hash
+        walk = Walk(algorithm, seq=seq, prev=prev, checkpoints=checkpoints or (), public_key=public_key, keep=keep)
+        if not walk.failed:
+            async for row in self.rows(seq):
+                if not walk.step(row.seq, row.prev_hash, row.hash, row.body):
+                    break
+        return walk.end()
+
+    async def remove_archived(self, base: Base, record: AuditRecord) -> int:
+        """Retention: in ONE transaction, remove the records before `base.seq` (archived and
+        verified by the caller), keep the signed base, and append `record` (the removal's own
+        audit record). Returns the record's sequence number. Refuses if the chain's start is not
+        what the caller archived from (another removal ran meanwhile)."""
+        body = record.canonical()
+        async with self.engine.begin() as conn:
+            await _lock_for_append(conn)
+            current = await _read_base(conn)
+            tail = await _read_tail(conn)
+            if tail[0] < base.seq - 1:
+                raise AuditUnavailable(f"the chain ends at record {tail[0]}, before the archived records")
+            if current is not None and current.seq >= base.seq:
+                raise AuditUnavailable(f"records before {current.seq} were removed already")
+            await conn.execute(delete(audit_records).where(audit_records.c.seq < base.seq))
+            await conn.execute(delete(audit_meta).where(audit_meta.c.name == "base"))
+            await conn.execute(audit_meta.insert().values(name="base", value=json.dumps(base.as_dict())))
+            rows, last = _chain(tail, [(record, body)], self._hash)
+            await conn.execute(audit_records.insert(), rows)
+        self._tail = last
+        self.commits += 1
+        if self.checkpointer is not None:
+            self.checkpointer.committed(*last)
+        return last[0]
 
 
 def _fail(group: list[_Waiting], cause: BaseException) -> None:
@@ -210,18 +339,39 @@ def _fail(group: list[_Waiting], cause: BaseException) -> None:
             waiting.future.set_exception(error)
 
 
-def _chain(tail: tuple[int, str], group: list[_Waiting]) -> tuple[list[dict[str, object]], tuple[int, str]]:
+def _chain(tail: tuple[int, str], group: list[tuple[AuditRecord, bytes]],
+           hash_: Callable[[str, bytes], str]) -> tuple[list[dict[str, object]], tuple[int, str]]:
     """The rows of `group` (consecutive sequence numbers after `tail`, each hash chained on the
     previous) and the tail they make."""
     seq, prev = tail
     rows: list[dict[str, object]] = []
-    for waiting in group:
-        seq, digest = seq + 1, chain_hash(prev, waiting.body)
-        record = waiting.record
+    for record, body in group:
+        seq, digest = seq + 1, hash_(prev, body)
         rows.append({"seq": seq, "request_id": record.request_id, "at": record.at, "application": record.application,
-                     "body": waiting.body.decode(), "prev_hash": prev, "hash": digest})
+                     "body": body.decode(), "prev_hash": prev, "hash": digest})
         prev = digest
     return rows, (seq, prev)
+
+
+def _base_problem(base: Base, algorithm: str, public_key: PublicKey | None) -> str | None:
+    what = f"the signed base of the chain (records before {base.seq} archived in {base.archive}, removed {base.at})"
+    if public_key is None:
+        return f"{what} cannot be checked: no public key was given"
+    if not public_key.verify(base):
+        return f"{what} does not carry a valid signature of the audit signing key {public_key.key_id}"
+    if base.algorithm != algorithm:
+        return f"{what} signs a {base.algorithm} chain, but the chain is {algorithm}"
+    return None
+
+
+async def _meta(conn: AsyncConnection, name: str) -> str | None:
+    row = (await conn.execute(select(audit_meta.c.value).where(audit_meta.c.name == name))).first()
+    return str(row.value) if row else None
+
+
+async def _read_base(conn: AsyncConnection) -> Base | None:
+    value = await _meta(conn, "base")
+    return Base.from_dict(json.loads(value)) if value else None
 
 
 async def _lock_for_append(conn: AsyncConnection) -> None:
@@ -237,4 +387,7 @@ async def _read_tail(conn: AsyncConnection) -> tuple[int, str]:
     row = (await conn.execute(
         select(audit_records.c.seq, audit_records.c.hash).order_by(audit_records.c.seq.desc()).limit(1)
     )).first()
-    return (int(row.seq), str(row.hash)) if row else (0, GENESIS)
+    if row:
+        return int(row.seq), str(row.hash)
+    base = await _read_base(conn)  # every record was archived and removed: the chain goes on from the base
+    return (base.seq - 1, base.prev_hash) if base else (0, GENESIS)

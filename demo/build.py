@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from audit.checkpoints import SigningKey
 from gateway.runtime import make_engine
 from gateway.settings import Settings
 from libraries.synthetic import populate
@@ -64,6 +65,7 @@ async def build_demo(settings: Settings, *, seed: int = 7, persons: int = 2000,
             await engine.dispose()
     credentials = _credentials(settings, principals, grants, seed, today, samples.id_numbers, samples.credit_codes)
     KeyRing.from_file(settings.masking_key_path, create=True)  # the platform's masking key, once
+    SigningKey.from_file(settings.audit_signing_key_path, create=True)  # signs audit checkpoints; .pub for auditors
     settings.credentials_path.write_text(json.dumps(credentials, ensure_ascii=False, indent=2), encoding="utf-8")
     return settings.credentials_path
 

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from audit import AuditRecord, AuditStore
-from gateway.runtime import make_engine
+from gateway.runtime import make_engine, open_audit
 from gateway.settings import Settings
 from masking import KeyRing
 from policies.mask_rules import MaskOverride, MaskRuleError, check_override
@@ -33,9 +33,8 @@ class Stores:
 @asynccontextmanager
 async def open_stores(settings: Settings) -> AsyncIterator[Stores]:
     store = make_engine(settings.store_url)
-    audit = AuditStore(make_engine(settings.audit_url))
+    audit = await open_audit(settings)  # chained and checkpointed like the gateway's own records
     try:
-        await audit.create()
         yield Stores(store, audit, await repository.load_catalog(store))
     finally:
         await store.dispose()

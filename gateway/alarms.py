@@ -5,7 +5,8 @@ Each application's subjects checked and subjects not fully matched (any claimed 
 MISMATCH or NOT_FOUND) are counted over a sliding window. When the window holds at least
 `min_checks` subjects and the failure rate reaches `mismatch_rate`, or the window's volume
 reaches `volume`, the monitor raises an alarm, at most once per window per application and
-reason. The gateway logs it, counts it in the metrics and writes it to the audit trail, where
+reason; and once a day when the day's failed subjects reach `daily_failures` (slow guessing,
+below the window's thresholds). The gateway logs it, counts it in the metrics and writes it to the audit trail, where
 the provider and the auditors see it. Rate limits and quotas (gateway/limits.py) bound what an
 application can try; the alarm tells people that it tried.
 
@@ -19,6 +20,8 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from policies.planner import today_in_china
+
 
 @dataclass(frozen=True)
 class AlarmPolicy:
@@ -26,12 +29,13 @@ class AlarmPolicy:
     min_checks: int = 100
     mismatch_rate: float = 0.5
     volume: int = 50_000
+    daily_failures: int = 2_000  # failed subjects in one day (CST): slow guessing under the window's radar
 
 
 @dataclass(frozen=True)
 class Alarm:
     application: str
-    reason: str  # MISMATCH_RATE or VOLUME
+    reason: str  # MISMATCH_RATE, VOLUME or DAILY_FAILURES
     checked: int  # subjects in the window
     failed: int  # subjects not fully matched in the window
     window_seconds: float
@@ -48,12 +52,16 @@ class _Window:
     checked: int = 0
     failed: int = 0
     last_alarm: dict[str, float] = field(default_factory=dict)
+    day: str = ""
+    failed_today: int = 0
 
 
 class CheckMonitor:
-    def __init__(self, policy: AlarmPolicy | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, policy: AlarmPolicy | None = None, clock: Callable[[], float] = time.monotonic,
+                 day: Callable[[], str] = lambda: today_in_china().isoformat()) -> None:
         self.policy = policy or AlarmPolicy()
         self._clock = clock
+        self._day = day
         self._windows: dict[str, _Window] = {}
 
     def observe(self, application: str, checked: int, failed: int) -> list[Alarm]:
@@ -74,10 +82,18 @@ class CheckMonitor:
             reasons.append("MISMATCH_RATE")
         if policy.volume and window.checked >= policy.volume:
             reasons.append("VOLUME")
+        day = self._day()
+        if day != window.day:
+            window.day, window.failed_today = day, 0
+            window.last_alarm.pop("DAILY_FAILURES", None)
+        window.failed_today += failed
+        if policy.daily_failures and window.failed_today >= policy.daily_failures:
+            reasons.append("DAILY_FAILURES")
         alarms = []
         for reason in reasons:
             last = window.last_alarm.get(reason)
-            if last is None or now - last >= policy.window_seconds:
+            once = reason == "DAILY_FAILURES"  # once a day; the others once a window
+            if last is None or (not once and now - last >= policy.window_seconds):
                 window.last_alarm[reason] = now
                 alarms.append(Alarm(application, reason, window.checked, window.failed, policy.window_seconds))
         return alarms

@@ -15,6 +15,7 @@ from starlette.routing import Route
 from gateway.graphql_view import GraphQLView
 from gateway.health import healthz, metrics_endpoint, readyz
 from gateway.metrics import Metrics
+from gateway.push import start_pusher
 from gateway.runtime import Runtime
 from gateway.settings import Settings
 
@@ -42,9 +43,12 @@ def create_app(settings: Settings) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[dict[str, Any]]:
         runtime = await Runtime.open(settings)
+        pusher = await start_pusher(runtime)  # None unless a department registered an audit webhook
         try:
             yield {"runtime": runtime, "view": GraphQLView(runtime, metrics)}
         finally:
+            if pusher is not None:
+                await pusher.close()
             await runtime.close()
 
     return Starlette(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -20,13 +21,24 @@ audit_app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=
 app.add_typer(schema_app, name="schema")
 app.add_typer(audit_app, name="audit")
 
+class ExportFormat(str, Enum):
+    NDJSON = "ndjson"
+    CSV = "csv"
+
+
 DataDir = Annotated[
     Optional[Path], typer.Option("--data-dir", help="Data directory (default: $GATEWAY_DATA_DIR or ./gateway-data).")
 ]
 
 
 def _settings(data_dir: Path | None, host: str | None = None, port: int | None = None) -> Settings:
-    settings = Settings.from_env(data_dir=data_dir)
+    from gateway.settings import SettingsError
+
+    try:
+        settings = Settings.from_env(data_dir=data_dir)
+    except SettingsError as exc:  # refused at start-up, saying which setting and why
+        print(f"gateway: {exc}", file=sys.stderr)
+        raise typer.Exit(code=2) from None
     if host is not None or port is not None:
         from dataclasses import replace
 
@@ -114,46 +126,222 @@ def schema_print(data_dir: DataDir = None) -> None:
 
 
 @audit_app.command("verify")
-def audit_verify(data_dir: DataDir = None) -> None:
-    """Check the audit trail's hash chain; exit non-zero naming the first bad record."""
+def audit_verify(
+    data_dir: DataDir = None,
+    archive: Annotated[Optional[list[Path]], typer.Option(
+        "--archive", help="An exported archive to check offline (repeatable). With --data-dir the store is checked "
+        "too, and both as one chain.")] = None,
+    public_key: Annotated[Optional[Path], typer.Option(
+        "--public-key", help="The audit signing public key, PEM or base64 (default: audit-signing.pub beside the "
+        "signing key).")] = None,
+) -> None:
+    """Check the audit trail (hash chain and signed checkpoints), or archives offline; exit 1 naming the first bad record."""
     from audit import AuditStore
+    from audit.archive import Together, describe, verify_together
+    from audit.checkpoints import CheckpointStore, load_public_key
     from gateway.runtime import make_engine
 
     settings = _settings(data_dir)
+    try:
+        key = load_public_key(settings.audit_signing_key_path, public_key)
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr)
+        raise typer.Exit(code=1) from None
+    print(f"audit signing key {key.key_id} (Ed25519):\n{key.pem().rstrip()}" if key else
+          "no audit signing key found: signed checkpoints cannot be checked (give --public-key)")
 
-    async def run():  # type: ignore[no-untyped-def]
+    async def run() -> Together:
+        if archive and data_dir is None:  # offline: no database needed
+            return await verify_together(archive, None, key)
         store = AuditStore(make_engine(settings.audit_url))
+        checkpoints = CheckpointStore(make_engine(settings.audit_checkpoint_url))
         try:
             await store.create()
-            return await store.verify()
+            await checkpoints.create()
+            return await verify_together(archive or [], store, key, await checkpoints.all())
         finally:
-            await store.engine.dispose()
+            await store.close()
+            await checkpoints.close()
 
-    report = asyncio.run(run())
-    if report.first_bad is None:
-        print(f"audit trail holds: {report.records} records verified")
+    together = asyncio.run(run())
+    for piece in together.pieces:
+        print(describe(piece))
+    if together.ok:
+        print(f"audit trail holds: {together.records} records verified")
         return
-    print(f"audit trail broken at record {report.first_bad}: {report.problem} "
-          f"({report.records} records hold before it)")
+    held = sum(p.report.records for p in together.pieces)
+    print(f"audit trail broken at record {together.first_bad}: {together.problem} ({held} records hold before it)")
     raise typer.Exit(code=1)
+
+
+@audit_app.command("archive")
+def audit_archive(
+    before: Annotated[str, typer.Option("--before", help="Archive the records older than this date (YYYY-MM-DD, UTC).")],
+    data_dir: DataDir = None,
+    out: Annotated[Optional[Path], typer.Option("--out", help="Directory of the archive (default <data dir>/archives).")] = None,
+    operator: Annotated[Optional[str], typer.Option("--operator", help="Who archives, by real-name id (audited).")] = None,
+) -> None:
+    """Copy old records to a verified, signed archive; remove them from the store once past retention.
+
+    See docs/audit-integrity.md for what is archived and when records are removed.
+    """
+    from datetime import date
+
+    from audit.archive import ArchiveError, ArchiveResult, archive
+    from audit.store import AuditConfigError, AuditUnavailable
+    from gateway.runtime import open_audit
+
+    settings = _settings(data_dir)
+    try:
+        day = date.fromisoformat(before)
+    except ValueError:
+        raise typer.BadParameter(f"{before!r} is not a date (YYYY-MM-DD)", param_hint="--before") from None
+
+    async def run() -> ArchiveResult:
+        store = await open_audit(settings)
+        try:
+            assert store.checkpointer is not None
+            return await archive(store, store.checkpointer, before=day, out=out or settings.data_dir / "archives",
+                                 retention_days=settings.audit_retention_days, operator=operator)
+        finally:
+            await store.close()
+
+    try:
+        result = asyncio.run(run())
+    except (ArchiveError, AuditConfigError, AuditUnavailable, RuntimeError) as exc:
+        print(f"audit archive: {exc}", file=sys.stderr)
+        raise typer.Exit(code=1) from None
+    if result.path is None:
+        print(f"nothing archived: {result.reason}")
+        return
+    print(f"archived records {result.first}–{result.last} ({result.records} records) to {result.path}")
+    print(f"archive verified: signed checkpoint of record {result.last}")
+    print(result.reason + (f"; audit record {result.retention_seq} (audit.retention) notes it" if result.removed else ""))
 
 
 @audit_app.command("subject")
 def audit_subject(key: str, data_dir: DataDir = None) -> None:
     """The pseudonym under which audit records name a person (ID number) or an enterprise (credit code)."""
     from audit.subjects import LABEL, subject_pseudonym
+    from gateway.errors import RequestRefused
     from masking import KeyRing
     from resolvers.entities import normalize_key
     from schema.catalog import Entity
 
     settings = _settings(data_dir)
-    entity = Entity.PERSON if len(key.strip()) == 18 and key.strip()[:17].isdigit() else Entity.ENTERPRISE
+    for entity in Entity:  # an all-digit credit code exists too: try both kinds
+        try:
+            normalized = normalize_key(entity, key)
+        except RequestRefused:
+            continue
+        print(subject_pseudonym(KeyRing.from_file(settings.masking_key_path).derive(LABEL), normalized))
+        return
+    print("not a valid ID number (GB 11643) or credit code (GB 32100)", file=sys.stderr)
+    raise typer.Exit(code=1)
+
+
+@audit_app.command("export")
+def audit_export(
+    fmt: Annotated[ExportFormat, typer.Option("--format", help="ndjson: one stored row a line (seq, hash, prev_hash, "
+                                              "record), verifiable offline; csv: one flattened record a row.")],
+    start: Annotated[Optional[str], typer.Option("--from", help="From this ISO date or datetime, inclusive "
+                                                 "(China Standard Time without an offset).")] = None,
+    end: Annotated[Optional[str], typer.Option("--to", help="Up to this ISO date or datetime, inclusive.")] = None,
+    application: Annotated[Optional[str], typer.Option("--application", help="Only this calling application.")] = None,
+    department: Annotated[Optional[str], typer.Option("--department", help="Only this calling department.")] = None,
+    as_application: Annotated[Optional[str], typer.Option(
+        "--as", help="Export what this application may read (its department's use and its resources' use; every "
+        "record for an auditor). Without it: every record (an operator's tool).")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", help="Write to this file (default: standard output).")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Export audit records, oldest first, streaming; the export is itself audited (operation audit.export)."""
+    import uuid
+    from datetime import UTC, datetime
+
+    from audit import AuditRecord
+    from audit.query import AuditFilter, AuditReader, InvalidFilter, Scope, export
+    from gateway import admin
+    from store.repository import load_application
+
+    settings = _settings(data_dir)
     try:
-        normalized = normalize_key(entity, key)
-    except Exception:
-        print("not a valid ID number (GB 11643) or credit code (GB 32100)", file=sys.stderr)
+        flt = AuditFilter.parse(start=start, end=end, application=application, department=department)
+    except InvalidFilter as exc:
+        print(f"audit export: {exc}", file=sys.stderr)
+        raise typer.Exit(code=2) from None
+
+    async def run() -> int:
+        async with admin.open_stores(settings) as stores:
+            scope, caller = Scope.full(), None
+            if as_application is not None:
+                caller = await load_application(stores.store, as_application)
+                if caller is None:
+                    print(f"audit export: no application {as_application!r}", file=sys.stderr)
+                    raise typer.Exit(code=2)
+                scope = Scope.of_application(stores.catalog, caller.role, caller.department)
+            await stores.audit.append(AuditRecord(  # before any record leaves; none leaves if this fails
+                request_id=uuid.uuid4().hex, at=datetime.now(UTC).isoformat(), operation="audit.export",
+                outcome="SERVED", application=caller.id if caller else None,
+                department=caller.department if caller else None, client="cli"))
+            reader = AuditReader(stores.audit.engine, stores.catalog)
+            if out is None:
+                return await export(reader, scope, flt, fmt.value, sys.stdout)
+            with out.open("w", encoding="utf-8", newline="") as handle:
+                return await export(reader, scope, flt, fmt.value, handle)
+
+    count = asyncio.run(run())
+    print(f"audit export: {count} records", file=sys.stderr)
+
+
+webhook_app = typer.Typer(help="Departments' webhooks that receive their slice of the audit trail.", no_args_is_help=True)
+audit_app.add_typer(webhook_app, name="webhook")
+
+
+@webhook_app.command("set")
+def webhook_set(
+    department: Annotated[str, typer.Argument(help="The department's code.")],
+    url: Annotated[str, typer.Argument(help="http(s) URL that receives the signed NDJSON posts.")],
+    secret: Annotated[Optional[str], typer.Option("--secret", help="HMAC key of the signature, at least 16 "
+                                                  "characters (default: one is generated and printed).")] = None,
+    skip_history: Annotated[bool, typer.Option(
+        "--skip-history", help="Start from the next record instead of the department's whole slice (or, for a "
+        "webhook already set, instead of where it stands).")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Register or replace DEPARTMENT's webhook (a replaced one keeps its delivery cursor)."""
+    from gateway.push import WebhookError, register_webhook
+
+    try:
+        in_force = asyncio.run(register_webhook(_settings(data_dir), department, url, secret, skip_history))
+    except WebhookError as exc:
+        print(f"refused: {exc}", file=sys.stderr)
         raise typer.Exit(code=1) from None
-    print(subject_pseudonym(KeyRing.from_file(settings.masking_key_path).derive(LABEL), normalized))
+    print(f"webhook of {department}: {url}")
+    if secret is None:
+        print(f"secret: {in_force}  (give it to the receiver; it is not shown again)")
+    print("a running gateway that pushed no webhook yet starts pushing at its next start", file=sys.stderr)
+
+
+@webhook_app.command("list")
+def webhook_list(data_dir: DataDir = None) -> None:
+    """Each department's webhook and delivery state (never the secret)."""
+    from gateway.push import list_webhooks
+
+    for w in asyncio.run(list_webhooks(_settings(data_dir))):
+        state = f"failing x{w.failures}: {w.last_error}" if w.failures else "ok"
+        print(f"{w.department}\t{w.url}\tacked through seq {w.acked_seq}\tlast delivery {w.delivered_at or '-'}\t{state}")
+
+
+@webhook_app.command("remove")
+def webhook_remove(department: str, data_dir: DataDir = None) -> None:
+    """Stop pushing to DEPARTMENT's webhook and forget its delivery cursor."""
+    from gateway.push import unregister_webhook
+
+    if not asyncio.run(unregister_webhook(_settings(data_dir), department)):
+        print(f"no webhook for {department}", file=sys.stderr)
+        raise typer.Exit(code=1)
+    print(f"removed the webhook of {department}")
 
 
 catalog_app = typer.Typer(help="The catalog of resources and fields (政务数据资源目录).", no_args_is_help=True)

@@ -37,7 +37,8 @@ from schema.selection import Selection
 
 log = logging.getLogger(__name__)
 INTROSPECTION_ROOTS = {"__schema", "__type", "__typename"}
-OPERATOR_ROOTS = {"catalog"}
+AUDIT_ROOTS = {"auditRecords"}  # reading the audit trail: audited as operation `audit`
+OPERATOR_ROOTS = {"catalog", *AUDIT_ROOTS}
 
 
 class GraphQLView:
@@ -108,7 +109,7 @@ class GraphQLView:
         plan = None
         if caller.purpose is not None:
             self._refuse_oracles(selection, variables, caller.application.id, caller.purpose, record)
-        for kind, subjects in selection.subject_counts(variables).items():
+        for kind, subjects in selection.subject_counts(runtime.catalog, variables).items():
             if subjects:  # before any library is touched; a refused take consumes nothing
                 await runtime.limiter.take(caller.application.id, kind, subjects)  # type: ignore[arg-type]
         if coordinates and caller.purpose is not None:
@@ -255,7 +256,7 @@ def _operation_name(roots: set[str]) -> str:
     if roots <= INTROSPECTION_ROOTS:
         return "introspection"
     if roots <= INTROSPECTION_ROOTS | OPERATOR_ROOTS:
-        return "catalog"
+        return "audit" if roots & AUDIT_ROOTS else "catalog"
     data_roots = roots - INTROSPECTION_ROOTS
     if all(r.startswith("check") for r in data_roots):
         return "check"

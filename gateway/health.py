@@ -35,7 +35,8 @@ def readyz(runtime: Runtime) -> Any:
             async with runtime.store_engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
 
-        checks: dict[str, str] = {"store": await _ping(store), "audit": await _ping(runtime.audit.ping)}
+        checks: dict[str, str] = {"store": await _ping(store), "audit": await _ping(runtime.audit.ping),
+                                  "audit:checkpoints": await _ping(runtime.audit.checkpoint_ping)}
         for code, source in runtime.sources.items():
             checks[f"library:{code}"] = await _ping(source.ping)
         checks["policy"] = "ok" if runtime.policy_error is None else f"stale ({runtime.policy_error})"

@@ -12,16 +12,19 @@ from graphql import GraphQLSchema
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from audit import AuditStore
+from audit.query import AuditReader
 from audit.subjects import LABEL as SUBJECT_LABEL
 from gateway.alarms import CheckMonitor
 from gateway.documents import DocumentCache
 from gateway.limits import InProcessLimiter, Limiter, make_limiter
 from gateway.settings import Settings
+from gateway.sqlite import CONNECT_ARGS, use_pragmas
 from masking import KeyRing
 from policies.planner import Planner
 from policies.rules import PolicySet
 from resolvers.datasource import LibrarySource, library_sources
 from resolvers.pagination import CursorCodec
+from schema.audit_api import AuditAccess
 from schema.builder import build_schema
 from schema.catalog import Catalog
 from store import repository
@@ -32,18 +35,8 @@ log = logging.getLogger(__name__)
 
 def make_engine(url: str) -> AsyncEngine:
     if url.startswith("sqlite"):
-        # WAL lets readers run beside the single writer; a busy timeout rides out short locks.
-        engine = create_async_engine(url, connect_args={"timeout": 5})
-
-        from sqlalchemy import event
-
-        @event.listens_for(engine.sync_engine, "connect")
-        def _pragmas(dbapi_connection: object, _record: object) -> None:
-            cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=FULL")
-            cursor.close()
-
+        engine = create_async_engine(url, connect_args=CONNECT_ARGS)
+        use_pragmas(engine.sync_engine)
         return engine
     return create_async_engine(url, pool_pre_ping=True)
 
@@ -60,6 +53,37 @@ def load_keys(settings: Settings) -> KeyRing:
             f"masking key file {settings.masking_key_path} is missing: create it once (32 random bytes, base64, "
             "mode 0600) and give every worker the same file; see docs/configuration.md"
         ) from None
+
+
+async def open_audit(settings: Settings) -> AuditStore:
+    """The audit store as configured: its chain's algorithm, and the checkpointer that signs it
+    into the checkpoint database. The embedded default creates the signing key on first start,
+    like the masking key; a deployment on a server database must provide it. A checkpoint
+    database that does not answer at start-up is reported on /readyz, not fatal."""
+    from audit.checkpoints import Checkpointer, CheckpointStore, SigningKey
+
+    try:
+        key = SigningKey.from_file(settings.audit_signing_key_path, create=settings.store_url.startswith("sqlite"))
+    except FileNotFoundError:
+        raise RuntimeError(
+            f"audit signing key file {settings.audit_signing_key_path} is missing: create it once (an Ed25519 key, "
+            "PEM, mode 0600) and give every worker the same file; see docs/configuration.md"
+        ) from None
+    checkpoints = CheckpointStore(make_engine(settings.audit_checkpoint_url))
+    try:
+        await checkpoints.create()
+    except Exception as exc:
+        log.error("audit checkpoint store unavailable at start-up: %s", type(exc).__name__)
+    checkpointer = Checkpointer(checkpoints, key, every=settings.audit_checkpoint_every,
+                                seconds=settings.audit_checkpoint_seconds, algorithm=settings.audit_hash)
+    audit = AuditStore(make_engine(settings.audit_url), algorithm=settings.audit_hash, checkpointer=checkpointer)
+    try:
+        await audit.create()
+    except BaseException:
+        await audit.engine.dispose()
+        await checkpoints.close()
+        raise
+    return audit
 
 
 @dataclass
@@ -90,8 +114,7 @@ class Runtime:
     @classmethod
     async def open(cls, settings: Settings) -> Runtime:
         store_engine = make_engine(settings.store_url)
-        audit = AuditStore(make_engine(settings.audit_url))
-        await audit.create()
+        audit = await open_audit(settings)
         library_engines = {code: make_engine(url) for code, url in settings.library_urls.items()}
         catalog = await repository.load_catalog(store_engine)
         principals = await repository.load_principals(store_engine)
@@ -101,7 +124,7 @@ class Runtime:
         keys = load_keys(settings)
         planner = Planner(PolicySet.build(catalog, grants, principals.application_departments(),
                                           mask_overrides=overrides), keys=keys)
-        schema = build_schema(catalog)
+        schema = build_schema(catalog, AuditAccess(AuditReader(audit.engine, catalog), store_engine))
         return cls(
             settings=settings, store_engine=store_engine, audit=audit, library_engines=library_engines,
             catalog=catalog, principals=principals, planner=planner, schema=schema,

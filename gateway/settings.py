@@ -17,6 +17,17 @@ SETTINGS: dict[str, str] = {
     "GATEWAY_DATA_DIR": "Directory of the embedded SQLite files (default ./gateway-data).",
     "GATEWAY_STORE_URL": "Platform store URL (default sqlite+aiosqlite:///<data dir>/platform.sqlite).",
     "GATEWAY_AUDIT_URL": "Audit store URL (default sqlite+aiosqlite:///<data dir>/audit.sqlite).",
+    "GATEWAY_AUDIT_HASH": "Hash of the audit chain: sha256 or sm3 (default sha256); a store keeps the one it was "
+    "created with.",
+    "GATEWAY_AUDIT_CHECKPOINT_URL": "Database of the signed audit checkpoints, apart from the audit store "
+    "(default sqlite+aiosqlite:///<data dir>/audit_checkpoints.sqlite).",
+    "GATEWAY_AUDIT_CHECKPOINT_EVERY": "Sign a checkpoint of the audit chain every this many records (default 100).",
+    "GATEWAY_AUDIT_CHECKPOINT_SECONDS": "Sign a checkpoint at the first commit this many seconds after the last "
+    "checkpoint, if the record count has not come first (default 10).",
+    "GATEWAY_AUDIT_SIGNING_KEY_FILE": "Ed25519 key that signs audit checkpoints, PEM (default "
+    "<data dir>/keys/audit-signing.key; public key beside it as audit-signing.pub).",
+    "GATEWAY_AUDIT_RETENTION_DAYS": "Days audit records are kept before `gateway audit archive` may remove them "
+    "(default 1096; at least 1095, 3 years).",
     "GATEWAY_LIBRARY_<CODE>_URL": "URL of one library, e.g. GATEWAY_LIBRARY_POPULATION_URL "
     "(default sqlite+aiosqlite:///<data dir>/library_<code>.sqlite).",
     "GATEWAY_HOST": "Address `gateway serve` binds (default 127.0.0.1).",
@@ -38,11 +49,46 @@ SETTINGS: dict[str, str] = {
     "(default 500000; 0 = no quota).",
     "GATEWAY_REDIS_URL": "Redis that holds the rate limits and quotas shared by all workers, e.g. "
     "redis://127.0.0.1:6379/0 (default empty: each worker counts in its own memory).",
+    "GATEWAY_AUDIT_PUSH_SECONDS": "How often the audit pusher posts each department's new audit records to its "
+    "webhook (default 5; 0 = no pushing). It runs only when a webhook is registered at start.",
+    "GATEWAY_AUDIT_PUSH_BATCH": "Audit records one webhook post carries at most (default 200).",
+    "GATEWAY_AUDIT_PUSH_MAX_BACKOFF_SECONDS": "Longest wait before retrying a webhook that failed: the wait doubles "
+    "from GATEWAY_AUDIT_PUSH_SECONDS with each failure up to this (default 300).",
 }
 
 
 def _sqlite(data_dir: Path, name: str) -> str:
     return f"sqlite+aiosqlite:///{data_dir / name}"
+
+
+AUDIT_HASHES = ("sha256", "sm3")
+MIN_AUDIT_RETENTION_DAYS = 1095  # logs kept at least 3 years: 000 第三十六条 (003 第二十四条 asks 6 months)
+
+
+class SettingsError(ValueError):
+    """A setting has a value the gateway refuses to start with; the message says which and why."""
+
+
+def _audit(env: Mapping[str, str], directory: Path) -> dict[str, object]:
+    """The audit settings, validated: a retention below the regulatory minimum is refused."""
+    algorithm = env.get("GATEWAY_AUDIT_HASH", "sha256").strip().lower()
+    if algorithm not in AUDIT_HASHES:
+        raise SettingsError(f"GATEWAY_AUDIT_HASH={algorithm!r}: use one of {', '.join(AUDIT_HASHES)}")
+    retention = int(env.get("GATEWAY_AUDIT_RETENTION_DAYS", "1096"))
+    if retention < MIN_AUDIT_RETENTION_DAYS:
+        raise SettingsError(
+            f"GATEWAY_AUDIT_RETENTION_DAYS={retention} is below the minimum of {MIN_AUDIT_RETENTION_DAYS} days: audit "
+            "logs must be kept at least 3 years (西安市政务数据资源共享管理办法 第三十六条); set 1095 or more")
+    every = int(env.get("GATEWAY_AUDIT_CHECKPOINT_EVERY", "100"))
+    seconds = float(env.get("GATEWAY_AUDIT_CHECKPOINT_SECONDS", "10"))
+    if every < 1 or seconds <= 0:
+        raise SettingsError("GATEWAY_AUDIT_CHECKPOINT_EVERY must be at least 1 and GATEWAY_AUDIT_CHECKPOINT_SECONDS "
+                            "more than 0")
+    key = env.get("GATEWAY_AUDIT_SIGNING_KEY_FILE")
+    return {"audit_hash": algorithm, "audit_retention_days": retention, "audit_checkpoint_every": every,
+            "audit_checkpoint_seconds": seconds, "audit_signing_key_file": Path(key) if key else None,
+            "audit_checkpoint_url": env.get("GATEWAY_AUDIT_CHECKPOINT_URL",
+                                            _sqlite(directory, "audit_checkpoints.sqlite"))}
 
 
 @dataclass(frozen=True)
@@ -64,6 +110,15 @@ class Settings:
     lookup_burst: int = 2000
     lookup_daily_quota: int = 500000
     redis_url: str = ""
+    audit_push_seconds: float = 5.0
+    audit_push_batch: int = 200
+    audit_push_max_backoff_seconds: float = 300.0
+    audit_hash: str = "sha256"
+    audit_checkpoint_url: str = ""  # "" = no checkpoints (from_env always sets one)
+    audit_checkpoint_every: int = 100
+    audit_checkpoint_seconds: float = 10.0
+    audit_signing_key_file: Path | None = None
+    audit_retention_days: int = 1096
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -91,11 +146,19 @@ class Settings:
             lookup_burst=int(env.get("GATEWAY_LOOKUP_BURST", "2000")),
             lookup_daily_quota=int(env.get("GATEWAY_LOOKUP_DAILY_QUOTA", "500000")),
             redis_url=env.get("GATEWAY_REDIS_URL", ""),
+            audit_push_seconds=float(env.get("GATEWAY_AUDIT_PUSH_SECONDS", "5")),
+            audit_push_batch=max(1, int(env.get("GATEWAY_AUDIT_PUSH_BATCH", "200"))),
+            audit_push_max_backoff_seconds=float(env.get("GATEWAY_AUDIT_PUSH_MAX_BACKOFF_SECONDS", "300")),
+            **_audit(env, directory),  # type: ignore[arg-type]
         )
 
     @property
     def masking_key_path(self) -> Path:
         return self.masking_key_file or self.data_dir / "keys" / "masking.key"
+
+    @property
+    def audit_signing_key_path(self) -> Path:
+        return self.audit_signing_key_file or self.data_dir / "keys" / "audit-signing.key"
 
     @property
     def credentials_path(self) -> Path:

@@ -47,12 +47,9 @@ async def check(
     if not 1 <= len(items) <= MAX_BATCH:
         raise RequestRefused(ErrorCode.BAD_USER_INPUT, f"a check takes 1 to {MAX_BATCH} subjects")
     keys = [normalize_key(entity, key) for key, _ in items]
-    refuse_repeated_subjects(keys)
-    ctx.subjects.extend(keys)
-    claimed = [{name: v for name, v in claims.items() if v is not None} for _, claims in items]
+    refuse_repeated_subjects(ctx, keys)
+    claimed = _claimed(items)
     coordinates = sorted({f"{entity.value}.{name}" for c in claimed for name in c})
-    if not coordinates:
-        raise RequestRefused(ErrorCode.BAD_USER_INPUT, "claim at least one field")
     assert ctx.purpose is not None
     plan = ctx.planner.plan(ctx.application, ctx.purpose, coordinates, mode="CHECK")
     ctx.side_decisions.update({f"check:{c}": d for c, d in plan.decisions.items()})
@@ -68,10 +65,10 @@ async def check(
         for name, value in sorted(claims.items()):
             ref = ctx.catalog.by_coordinate[f"{entity.value}.{name}"]
             row = stored[ref.resource.code].get(key)
-            if stored[anchor].get(key) is None or row is None:
-                outcome = "NOT_FOUND"
+            if stored[anchor].get(key) is None:
+                outcome = "NOT_FOUND"  # no such subject; a subject without this record simply does not match
             else:
-                actual = row.get(ref.field.column)
+                actual = None if row is None else row.get(ref.field.column)
                 outcome = "MATCH" if actual is not None and normalize(actual) == normalize(value) else "MISMATCH"
             result.append((ref.coordinate, outcome))
         outcomes.append(result)
@@ -110,52 +107,74 @@ async def check_records(
     numbers = [normalize(number) for number, _ in items]
     if any(not 1 <= len(n) <= MAX_RECORD_NUMBER for n in numbers):
         raise RequestRefused(ErrorCode.BAD_USER_INPUT, f"`{lookup.name}` takes 1 to {MAX_RECORD_NUMBER} characters")
-    refuse_repeated_subjects(numbers)
-    claimed = [{name: v for name, v in claims.items() if v is not None} for _, claims in items]
-    if not all(claimed):
-        raise RequestRefused(ErrorCode.BAD_USER_INPUT, "claim at least one field of every subject")
+    refuse_repeated_subjects(ctx, numbers)
+    claimed = _claimed(items)
     for claims in claimed:
         if HOLDER in claims:
             claims[HOLDER] = normalize_key(resource.entity, str(claims[HOLDER]))
+            ctx.subjects.append(claims[HOLDER])  # whom the check asks about
     assert ctx.purpose is not None
     coordinates = sorted({resource.coordinate(lookup)} | {
         f"{resource.type_name}.{name}" for c in claimed for name in c if name != HOLDER
     })
     plan = ctx.planner.plan(ctx.application, ctx.purpose, coordinates, mode="CHECK")
     ctx.side_decisions.update({f"check:{c}": d for c, d in plan.decisions.items()})
+    if any(HOLDER in c for c in claimed):
+        # The holder is part of the record (its key column), not a field of its own: its claim is
+        # governed, and audited, by the record's check decision.
+        ctx.side_decisions[f"check:{resource.type_name}.{HOLDER}"] = plan[resource.coordinate(lookup)]
     for coordinate in coordinates:
         if plan[coordinate].access is Access.DENIED:
             raise field_refused(plan[coordinate].reason or ErrorCode.GRANT_REQUIRED)
     fields = {f.name: f for f in resource.fields}
-    columns = [resource.key_column, *(fields[c.split(".", 1)[1]].column for c in coordinates)]
-    grouped = await ctx.sources[resource.library].fetch_by(resource, lookup.column, columns, numbers)
+    claimed_columns = [fields[c.split(".", 1)[1]].column for c in coordinates]
+    grouped = await ctx.sources[resource.library].fetch_by(resource, lookup.column,
+                                                           [resource.key_column, *claimed_columns], numbers)
     ctx.rows[resource.code] += sum(len(rows) for rows in grouped.values())
-    ctx.subjects.extend(numbers)
     outcomes = []
     for number, claims in zip(numbers, claimed, strict=True):
-        rows = grouped.get(number)
+        rows = grouped.get(number, [])
+        ctx.subjects.extend(dict.fromkeys(row[resource.key_column] for row in rows))  # the records' holders
         result = []
         for name, value in sorted(claims.items()):
+            column = resource.key_column if name == HOLDER else fields[name].column
             if not rows:
                 outcome = "NOT_FOUND"
+            elif any(row.get(column) is not None and normalize(row[column]) == normalize(value) for row in rows):
+                outcome = "MATCH"  # numbers are not unique across issuers: any record with this number
             else:
-                actual = rows[0][resource.key_column] if name == HOLDER else rows[0].get(fields[name].column)
-                outcome = "MATCH" if actual is not None and normalize(actual) == normalize(value) else "MISMATCH"
+                outcome = "MISMATCH"
             result.append((f"{resource.type_name}.{name}", outcome))
         outcomes.append(result)
     _count(ctx, outcomes)
     return outcomes
 
 
-def refuse_repeated_subjects(keys: list[str]) -> None:
-    """One subject, one set of claims per call: repeating a subject with other claimed values
-    would turn a batch into a guessing engine. Positions are named, never the key."""
+def _claimed(items: list[tuple[str, Mapping[str, Any]]]) -> list[dict[str, Any]]:
+    """The claims of each subject; a subject without one is refused (it would dilute the
+    anomaly alarms' failure rate)."""
+    claimed = [{name: v for name, v in claims.items() if v is not None} for _, claims in items]
+    for position, claims in enumerate(claimed):
+        if not claims:
+            raise RequestRefused(ErrorCode.BAD_USER_INPUT, f"subject {position + 1} claims no field; claim at least one")
+    return claimed
+
+
+def refuse_repeated_subjects(ctx: RequestContext, keys: list[str]) -> None:
+    """One subject, one set of claims per request — across a batch and across aliased check
+    fields: repeating a subject with other claimed values would turn a request into a guessing
+    engine. Positions are named, never the key."""
     first: dict[str, int] = {}
     for position, key in enumerate(keys):
         if key in first:
             raise RequestRefused(ErrorCode.BAD_USER_INPUT,
                                  f"subjects {first[key] + 1} and {position + 1} are the same; check each subject once")
+        if key in ctx.checked:
+            raise RequestRefused(ErrorCode.BAD_USER_INPUT,
+                                 f"subject {position + 1} is checked twice in this request; check each subject once")
         first[key] = position
+    ctx.checked.update(keys)
+    ctx.subjects.extend(keys)
 
 
 async def _stored(

@@ -29,6 +29,7 @@ class RequestContext:
     rows: Counter[str] = field(default_factory=Counter)  # rows read, by resource code
     scrubbed: Counter[str] = field(default_factory=Counter)  # free-text values with identifiers masked
     subjects: list[str] = field(default_factory=list)  # entity keys looked up or checked (pseudonymized in the audit)
+    checked: set[str] = field(default_factory=set)  # subjects already checked in this request
     subjects_checked: int = 0
     subjects_failed: int = 0  # checked subjects with a claimed field not MATCH (anomaly alarms)
     # Decisions of data checks and unmasking, labelled `check:<coordinate>` / `unmask:<coordinate>`,

@@ -7,6 +7,7 @@ URL), not two code paths. Only the columns the plan allows are ever selected.
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
@@ -15,6 +16,7 @@ from sqlalchemy import Engine, Table, create_engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gateway.sqlite import CONNECT_ARGS, use_pragmas
 from libraries.tables import ROW_ID, library_metadata
 from resolvers.listing import ListQuery, after_clause, order_columns, where_clause
 from schema.catalog import Catalog, Resource
@@ -37,6 +39,7 @@ class LibrarySource:
         self.tables = tables
         self._sync: Engine | None = None
         self._sync_for: AsyncEngine | None = None
+        self._sync_lock = threading.Lock()
 
     async def fetch(self, resource: Resource, columns: Sequence[str], keys: Sequence[str]) -> dict[str, list[Row]]:
         """Rows of `resource` for `keys`, grouped by key, holding only `columns`."""
@@ -105,12 +108,16 @@ class LibrarySource:
             return [dict(r._mapping) for r in conn.execute(query)]
 
     def _sync_engine(self) -> Engine:
-        """A synchronous twin of the SQLite engine (read-only use, pooled per thread)."""
-        if self._sync is None or self._sync_for is not self.engine:
-            url = self.engine.url.set(drivername="sqlite")
-            self._sync = create_engine(url, connect_args={"timeout": 5, "check_same_thread": False})
-            self._sync_for = self.engine
-        return self._sync
+        """A synchronous twin of the SQLite engine, with the same pragmas (made once, under a
+        lock: the first queries arrive from several worker threads at once)."""
+        with self._sync_lock:
+            if self._sync is None or self._sync_for is not self.engine:
+                if self._sync is not None:
+                    self._sync.dispose()
+                url = self.engine.url.set(drivername="sqlite")
+                self._sync = use_pragmas(create_engine(url, connect_args={**CONNECT_ARGS, "check_same_thread": False}))
+                self._sync_for = self.engine
+            return self._sync
 
     def dispose(self) -> None:
         if self._sync is not None:

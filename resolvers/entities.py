@@ -3,6 +3,7 @@ asks these for the root entities, the list fields and the nested record lists.""
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -54,14 +55,17 @@ def ensure_resource_visible(ctx: RequestContext, resource: Resource) -> None:
         raise field_refused(decision.reason or ErrorCode.GRANT_REQUIRED)
 
 
+_ID_NUMBER = re.compile(r"[0-9]{17}[0-9X]")  # ASCII only: other scripts' digits are not a key
+_CREDIT_CODE = re.compile(r"[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}")  # GB 32100 layout
+
+
 def normalize_key(entity: Entity, value: str) -> str:
     """Validate an ID number (GB 11643) or credit code (GB 32100) with its check digit, after
     normalizing what people type: full-width characters, spaces anywhere, a lower-case x or letters."""
     compact = "".join(unicodedata.normalize("NFKC", value).split()).upper()
-    if len(compact) == 18 and (
-        is_id_number(compact) if entity is Entity.PERSON and compact[:17].isdigit() else
-        entity is Entity.ENTERPRISE and is_credit_code(compact)
-    ):
+    if entity is Entity.PERSON and _ID_NUMBER.fullmatch(compact) and is_id_number(compact):
+        return compact
+    if entity is Entity.ENTERPRISE and _CREDIT_CODE.fullmatch(compact) and is_credit_code(compact):
         return compact
     what = "公民身份号码 (GB 11643)" if entity is Entity.PERSON else "统一社会信用代码 (GB 32100)"
     raise RequestRefused(ErrorCode.BAD_USER_INPUT, f"`{entity.key_argument}` is not a valid {what}")
@@ -112,11 +116,21 @@ async def _page(ctx: RequestContext, resource: Resource, first: int, after: str 
     ensure_resource_visible(ctx, resource)
     ensure_raw(ctx, query.coordinates())
     position = ctx.cursors.decode(ctx.application, query, after)
+    ctx.subjects.extend(_keys_named(resource, query))
     columns = ctx.allowed_columns(resource.type_name, resource.code)
     rows = await ctx.sources[resource.library].page(resource, columns, query, position, limit + 1)
     rows, more = rows[:limit], len(rows) > limit
     ctx.rows[resource.code] += len(rows)
     return rows, more, lambda row: ctx.cursors.encode(ctx.application, query, position_of(row, query))
+
+
+def _keys_named(resource: Resource, query: ListQuery) -> list[str]:
+    """Entity keys a list's filter names outright: audited as subjects, like key lookups."""
+    keys: list[str] = []
+    for condition in query.conditions:
+        if condition.field.column == resource.key_column and condition.operator in ("eq", "in_"):
+            keys.extend(condition.value if condition.operator == "in_" else [condition.value])
+    return keys
 
 
 def group_counts(resource: Resource) -> Callable[..., Awaitable[list[GroupCount]]]:

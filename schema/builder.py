@@ -9,6 +9,7 @@
     Query.catalog               the catalog, with the caller's access per field
     Query.unmask                reverse `reversible` mask tokens under an explicit grant
     Query.check*                data check (数据核验): claimed values in, MATCH/MISMATCH/NOT_FOUND out
+    Query.auditRecords          the audit trail, scoped to the caller (schema/audit_api.py)
 
 This module deliberately does not use `from __future__ import annotations`: strawberry reads
 the annotations of the types and resolvers built here at run time.
@@ -20,20 +21,23 @@ import strawberry
 
 from resolvers import entities
 from resolvers.listing import group_keys, list_query
-from schema import catalog_api, check_api, unmask_api
+from schema import audit_api, catalog_api, check_api, unmask_api
 from schema.catalog import Cardinality, Catalog, Entity, Resource
 from schema.list_inputs import GroupCount, ListInputs, groups_field
 from schema.types import python_type
 
 
-def build_schema(catalog: Catalog) -> strawberry.Schema:
-    builder = _Builder(catalog)
+def build_schema(catalog: Catalog, audit: Optional[audit_api.AuditAccess] = None) -> strawberry.Schema:
+    """`audit` reads the audit trail for `auditRecords` (the running gateway's stores); without it
+    the schema is the same, as `gateway schema print` shows it."""
+    builder = _Builder(catalog, audit)
     return strawberry.Schema(query=builder.query_type(), types=list(builder.types.values()))
 
 
 class _Builder:
-    def __init__(self, catalog: Catalog) -> None:
+    def __init__(self, catalog: Catalog, audit: Optional[audit_api.AuditAccess] = None) -> None:
         self.catalog = catalog
+        self.audit = audit
         self.types: dict[str, Any] = {}
         self.connections: dict[str, Any] = {}
         for resource in catalog.resources.values():
@@ -97,6 +101,7 @@ class _Builder:
         namespace.update(check_api.root_fields(self.catalog))
         namespace.update(check_api.record_fields(self.catalog))
         namespace["unmask"] = strawberry.field(resolver=unmask_api.resolve_unmask, description=unmask_api.DESCRIPTION)
+        namespace.update(audit_api.root_fields(PageInfo, self.audit))
         return strawberry.type(type("Query", (), namespace), name="Query")
 
 

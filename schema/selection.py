@@ -23,7 +23,7 @@ from graphql import (
 from graphql.execution.values import get_argument_values, get_variable_values
 
 from resolvers.listing import enum_value
-from schema.catalog import Catalog
+from schema.catalog import Catalog, Resource
 from schema.list_inputs import groups_field
 
 Visit = Callable[[GraphQLObjectType, FieldNode, Any], None]
@@ -90,15 +90,19 @@ class Selection:
                 uses.setdefault(f"{resource.type_name}.{enum_value(key)}", set()).add("group")
         return uses
 
-    def subject_counts(self, variables: Mapping[str, Any] | None) -> dict[str, int]:
+    def subject_counts(self, catalog: Catalog, variables: Mapping[str, Any] | None) -> dict[str, int]:
         """How many subjects the operation names: `check` (subjects checked, a batch counting
-        each item) and `lookup` (entities looked up by key), for rate limits and quotas."""
+        each item) and `lookup` (entities looked up by key, whether by `person(idNumber:)` or
+        by a list filtered on the key), for rate limits and quotas."""
+        lists = {r.list_field: r for r in catalog.resources.values()}
         counts = {"check": 0, "lookup": 0}
         for name, args in self.root_arguments(variables):
             if name.startswith("check"):
                 counts["check"] += len(args["items"]) if isinstance(args.get("items"), list) else 1
             elif name in LOOKUP_ROOTS:
                 counts["lookup"] += 1
+            elif name in lists:
+                counts["lookup"] += _keys_filtered(lists[name], args.get("where") or {})
         return counts
 
     def _walk(self, parent: GraphQLObjectType, selection_set: SelectionSetNode, visit: Visit,
@@ -157,3 +161,13 @@ class Selection:
                             self._masked(child, node.selection_set, item, (*path, key, i), rules, out)
                 elif isinstance(value, Mapping):
                     self._masked(child, node.selection_set, value, (*path, key), rules, out)
+
+
+def _keys_filtered(resource: Resource, where: Mapping[str, Any]) -> int:
+    """Keys a list's filter names outright (`eq` / `in` on the entity key's field)."""
+    count = 0
+    for f in resource.fields:
+        conditions = where.get(f.name) if f.column == resource.key_column else None
+        if conditions:
+            count += len(conditions.get("in") or ()) + (conditions.get("eq") is not None)
+    return count

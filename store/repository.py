@@ -193,3 +193,93 @@ async def bump_policy_revision(conn: AsyncConnection) -> None:
 async def policy_revision(engine: AsyncEngine) -> int:
     async with engine.connect() as conn:
         return int((await conn.execute(select(func.max(t.policy_state.c.revision)))).scalar_one() or 0)
+
+
+async def load_application(bind: Bind, application_id: str) -> Application | None:
+    """One application by id, as the store holds it now (its role and department decide what
+    audit records it may read)."""
+    async with reading(bind) as conn:
+        r = (await conn.execute(select(t.applications).where(t.applications.c.id == application_id))).first()
+    return Application(r.id, r.name, r.department, r.role, r.active) if r else None
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """Where a department's slice of the audit trail is pushed, and how far it was delivered."""
+
+    department: str
+    url: str
+    secret: str
+    acked_seq: int  # every record of the department's scope up to this seq was acknowledged
+    failures: int  # consecutive failed posts (the backoff grows with them)
+    next_attempt_at: float | None  # epoch seconds; None: due now
+    last_error: str | None
+    delivered_at: str | None
+
+
+def _webhook(r: Any) -> Webhook:
+    return Webhook(r.department, r.url, r.secret, int(r.acked_seq), int(r.failures), r.next_attempt_at, r.last_error,
+                   r.delivered_at)
+
+
+async def load_webhooks(bind: Bind) -> list[Webhook]:
+    async with reading(bind) as conn:
+        rows = await conn.execute(select(t.audit_webhooks).order_by(t.audit_webhooks.c.department))
+        return [_webhook(r) for r in rows]
+
+
+async def set_webhook(conn: AsyncConnection, department: str, url: str, secret: str, acked_seq: int | None = None) -> None:
+    """Register or replace a department's webhook. Replacing keeps its delivery cursor (unless
+    `acked_seq` is given) and makes it due at once."""
+    table = t.audit_webhooks
+    values: dict[str, Any] = {"url": url, "secret": secret, "failures": 0, "next_attempt_at": None, "last_error": None}
+    if acked_seq is not None:
+        values["acked_seq"] = acked_seq
+    result = await conn.execute(update(table).where(table.c.department == department).values(**values))
+    if not result.rowcount:
+        await conn.execute(table.insert().values({**values, "department": department, "acked_seq": acked_seq or 0}))
+
+
+async def remove_webhook(conn: AsyncConnection, department: str) -> bool:
+    result = await conn.execute(delete(t.audit_webhooks).where(t.audit_webhooks.c.department == department))
+    return bool(result.rowcount)
+
+
+async def claim_webhook(engine: AsyncEngine, department: str, owner: str, now: float, lease_seconds: float) -> Webhook | None:
+    """Take the department's push lease if it is free, expired or ours, and the webhook is due;
+    the webhook as claimed, or None. One UPDATE decides, so two workers never both win."""
+    table = t.audit_webhooks
+    free = table.c.lease_until.is_(None) | (table.c.lease_until < now) | (table.c.lease_owner == owner)
+    due = table.c.next_attempt_at.is_(None) | (table.c.next_attempt_at <= now)
+    async with engine.begin() as conn:
+        result = await conn.execute(update(table).where((table.c.department == department) & free & due)
+                                    .values(lease_owner=owner, lease_until=now + lease_seconds))
+        if not result.rowcount:
+            return None
+        r = (await conn.execute(select(table).where(table.c.department == department))).first()
+        return _webhook(r) if r else None
+
+
+async def webhook_delivered(engine: AsyncEngine, department: str, owner: str, through: int, at: str | None) -> None:
+    """Move the delivery cursor forward to `through` (never back); `at` is set when a post was acknowledged."""
+    table = t.audit_webhooks
+    values: dict[str, Any] = {"acked_seq": through, "failures": 0, "next_attempt_at": None, "last_error": None}
+    if at is not None:
+        values["delivered_at"] = at
+    async with engine.begin() as conn:
+        await conn.execute(update(table).where((table.c.department == department) & (table.c.lease_owner == owner)
+                                               & (table.c.acked_seq < through)).values(**values))
+
+
+async def webhook_failed(engine: AsyncEngine, department: str, owner: str, error: str, next_attempt_at: float) -> None:
+    table = t.audit_webhooks
+    async with engine.begin() as conn:
+        await conn.execute(update(table).where((table.c.department == department) & (table.c.lease_owner == owner))
+                           .values(failures=table.c.failures + 1, last_error=error[:500], next_attempt_at=next_attempt_at))
+
+
+async def release_webhook(engine: AsyncEngine, department: str, owner: str) -> None:
+    table = t.audit_webhooks
+    async with engine.begin() as conn:
+        await conn.execute(update(table).where((table.c.department == department) & (table.c.lease_owner == owner))
+                           .values(lease_owner=None, lease_until=None))

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Boolean, Column, Date, ForeignKey, Integer, MetaData, String, Table, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Column, Date, Float, ForeignKey, Integer, MetaData, String, Table, Text, UniqueConstraint
 
 metadata = MetaData()
 
@@ -99,4 +99,22 @@ policy_state = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("revision", Integer, nullable=False),
+)
+
+# Audit push (gateway/push.py): one webhook per department, and the delivery cursor: every record
+# of the department's scope with seq <= acked_seq was acknowledged (2xx) by the webhook. A worker
+# pushes a department only while it holds the lease, so several workers do not post the same batch.
+audit_webhooks = Table(
+    "audit_webhooks",
+    metadata,
+    Column("department", String(32), ForeignKey("departments.code"), primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("secret", String(200), nullable=False),  # HMAC key of the signature: kept, not hashed
+    Column("acked_seq", Integer, nullable=False, default=0, server_default="0"),
+    Column("failures", Integer, nullable=False, default=0, server_default="0"),  # consecutive failed posts
+    Column("next_attempt_at", Float, nullable=True),  # epoch seconds; null: due now
+    Column("last_error", Text, nullable=True),
+    Column("delivered_at", String(40), nullable=True),  # ISO 8601 UTC of the last acknowledged post
+    Column("lease_owner", String(64), nullable=True),
+    Column("lease_until", Float, nullable=True),  # epoch seconds
 )

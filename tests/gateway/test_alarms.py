@@ -56,3 +56,16 @@ async def test_guessing_raises_an_audited_alarm(gateway: Gateway) -> None:
     assert "猜测" not in str(alarm) and ids[0] not in str(alarm)
     metrics = (await gateway.client.get("/metrics")).text
     assert 'gateway_check_alarms_total{application="mz-assistance",reason="MISMATCH_RATE"} 1.0' in metrics
+
+
+def test_slow_guessing_alarms_once_a_day() -> None:
+    clock, today = Clock(), ["2026-11-27"]
+    monitor = CheckMonitor(AlarmPolicy(window_seconds=60, min_checks=1000, mismatch_rate=0.5, volume=0,
+                                       daily_failures=50), clock, day=lambda: today[0])
+    alarms = []
+    for minute in range(10):  # 9 failures a minute: never half of 1,000 in a window
+        clock.now = minute * 61
+        alarms += monitor.observe("app", 9, 9)
+    assert [a.reason for a in alarms] == ["DAILY_FAILURES"]
+    today[0] = "2026-11-28"
+    assert monitor.observe("app", 9, 9) == []  # a new day starts from zero

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from audit.subjects import subject_pseudonym
 from tests.support import Gateway, codes, errors_at
 
 CHECK = 'query($id: ID!, $c: PersonClaims!) { checkPerson(idNumber: $id, claims: $c) { results { field outcome } } }'
@@ -47,6 +48,8 @@ async def test_invalid_check_digit_is_refused_before_lookup(gateway: Gateway) ->
     wrong = gateway.sample_id[:-1] + ("1" if gateway.sample_id[-1] == "0" else "0")
     body = await gateway.query(CHECK, variables={"id": wrong, "c": {"name": "张三"}})
     assert codes(body) == {"BAD_USER_INPUT"}
+    [record] = await gateway.runtime.audit.records(limit=1)
+    assert record["rows"] == {}  # refused before any library was read
 
 
 async def test_masked_preview_is_not_checkable_without_a_check_grant(gateway: Gateway) -> None:
@@ -56,17 +59,71 @@ async def test_masked_preview_is_not_checkable_without_a_check_grant(gateway: Ga
     assert body["data"] is None
 
 
-async def test_a_query_grant_does_not_allow_a_check(gateway: Gateway) -> None:
-    # rs-employment's grant is QUERY-only (and expired): a check on a conditional field is refused
-    body = await gateway.query(CHECK, app_id="rs-employment", purpose="BUSINESS_COLLABORATION",
+async def grant(settings, grant_id: str, application: str, coordinate: str, purpose: str, modes: tuple[str, ...]) -> None:  # type: ignore[no-untyped-def]
+    """An active grant written straight into the store (the policy reloads on the next request)."""
+    from datetime import date, timedelta
+
+    from gateway.runtime import make_engine
+    from policies.grants import Grant, GrantStatus
+    from store import repository
+
+    resource = {"Person.mobile": "1-01-001-001/000001", "Person.insuranceStatus": "2-01-001-001/000001"}[coordinate]
+    engine = make_engine(settings.store_url)
+    async with engine.begin() as conn:
+        await repository.insert_grant(conn, Grant(
+            id=grant_id, application=application, resource=resource, fields=(coordinate,), purpose=purpose,
+            modes=modes, valid_from=date.today() - timedelta(days=2), valid_until=date.today() + timedelta(days=30),
+            status=GrantStatus.ACTIVE))
+    await engine.dispose()
+
+
+async def test_a_query_grant_in_force_does_not_allow_a_check(gateway: Gateway, settings) -> None:  # type: ignore[no-untyped-def]
+    await grant(settings, "G-T-QUERY", "scjg-licensing", "Person.mobile", "ADMINISTRATIVE_BASIS", ("QUERY",))
+    read = await gateway.query('query($id: ID!) { person(idNumber: $id) { mobile } }', app_id="scjg-licensing",
+                               purpose="ADMINISTRATIVE_BASIS", variables={"id": gateway.sample_id})
+    assert "*" not in read["data"]["person"]["mobile"]  # the grant is in force: raw
+    body = await gateway.query(CHECK, app_id="scjg-licensing", purpose="ADMINISTRATIVE_BASIS",
                                variables={"id": gateway.sample_id, "c": {"mobile": "13000000000"}})
-    assert body["data"] is None and codes(body) <= {"GRANT_REQUIRED", "GRANT_EXPIRED"}
+    assert body["data"] is None and errors_at(body, "checkPerson") == ["GRANT_REQUIRED"]
 
 
-async def test_checkable_is_not_readable(gateway: Gateway) -> None:
-    """mz-assistance may check insuranceStatus under its CHECK grant; the check never returns it."""
+async def test_checkable_is_not_readable(gateway: Gateway, settings) -> None:  # type: ignore[no-untyped-def]
+    """A CHECK-only grant verifies a field its holder cannot read."""
+    await grant(settings, "G-T-CHECK", "scjg-licensing", "Person.insuranceStatus", "ADMINISTRATIVE_BASIS", ("CHECK",))
+    caller = {"app_id": "scjg-licensing", "purpose": "ADMINISTRATIVE_BASIS"}
+    read = await gateway.query('query($id: ID!) { person(idNumber: $id) { insuranceStatus } }',
+                               variables={"id": gateway.sample_id}, **caller)
+    assert read["data"]["person"]["insuranceStatus"] is None
+    assert errors_at(read, "person", "insuranceStatus") == ["GRANT_REQUIRED"]
+    checked = await gateway.query(CHECK, variables={"id": gateway.sample_id, "c": {"insuranceStatus": "参保缴费"}},
+                                  **caller)
+    assert set(outcomes(checked).values()) <= {"MATCH", "MISMATCH"}
+
+
+async def test_a_subject_is_checked_once_per_request_whatever_the_aliases(gateway: Gateway) -> None:
+    query = 'query($id: ID!) { a: checkPerson(idNumber: $id, claims: {name: "张三"}) { results { outcome } } ' \
+            'b: checkPerson(idNumber: $id, claims: {name: "李四"}) { results { outcome } } }'
+    body = await gateway.query(query, variables={"id": gateway.sample_id})
+    assert "BAD_USER_INPUT" in codes(body) and "checked twice" in str(body)
+
+
+async def test_every_subject_claims_something(gateway: Gateway) -> None:
+    query = 'query($items: [PersonCheckInput!]!) { checkPersons(items: $items) { results { outcome } } }'
+    items = [{"idNumber": gateway.sample_id, "claims": {"name": "张三"}},
+             {"idNumber": "11010519491231002X", "claims": {}}]
+    body = await gateway.query(query, variables={"items": items})
+    assert codes(body) == {"BAD_USER_INPUT"} and "subject 2 claims no field" in str(body)
+
+
+async def test_a_subject_without_the_claimed_record_mismatches_rather_than_not_found(gateway: Gateway, settings) -> None:  # type: ignore[no-untyped-def]
+    import sqlite3
+
+    database = settings.library_urls["social_security"].removeprefix("sqlite+aiosqlite:///")
+    with sqlite3.connect(database) as conn:
+        conn.execute("DELETE FROM social_insurance WHERE id_number = ?", (gateway.sample_id,))
+        assert conn.total_changes == 1
     body = await gateway.query(CHECK, variables={"id": gateway.sample_id, "c": {"insuranceStatus": "参保缴费"}})
-    assert set(outcomes(body).values()) <= {"MATCH", "MISMATCH"}
+    assert outcomes(body) == {"Person.insuranceStatus": "MISMATCH"}  # NOT_FOUND means no such person
 
 
 async def test_batch_answers_in_input_order(gateway: Gateway) -> None:
@@ -150,8 +207,12 @@ async def test_a_licence_is_checked_by_number_and_holder(gateway: Gateway, setti
     assert await outcomes(number, {"holder": other}) == {"PersonLicense.holder": "MISMATCH"}
     assert await outcomes("NO-SUCH-LICENCE", {"holder": holder}) == {"PersonLicense.holder": "NOT_FOUND"}
     [record] = await gateway.runtime.audit.records(limit=1)
-    assert record["operation"] == "check" and record["fields"] == {"check:PersonLicense.licenseNumber": "MASKED"}
+    # The holder claim is governed, and audited, by the licence's check decision.
+    assert record["operation"] == "check" and record["fields"] == {"check:PersonLicense.licenseNumber": "MASKED",
+                                                                   "check:PersonLicense.holder": "MASKED"}
     assert holder not in str(record) and "NO-SUCH-LICENCE" not in str(record)
+    # Whom it asked about is findable by the holder's pseudonym.
+    assert subject_pseudonym(gateway.runtime.subject_key, holder) in record["subjects"]
     bad_holder = await gateway.query(query, variables={"n": number, "c": {"holder": "123"}}, app_id="scjg-licensing",
                                      purpose="ADMINISTRATIVE_BASIS")
     assert codes(bad_holder) == {"BAD_USER_INPUT"}

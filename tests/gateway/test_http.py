@@ -10,8 +10,8 @@ async def test_healthz_and_readyz(gateway: Gateway) -> None:
     ready = await gateway.client.get("/readyz")
     assert ready.status_code == 200
     checks = ready.json()["checks"]
-    assert set(checks) == {"store", "audit", "policy", "limits", "library:population", "library:legal_entity",
-                           "library:license", "library:credit", "library:social_security"}
+    assert set(checks) == {"store", "audit", "audit:checkpoints", "policy", "limits", "library:population",
+                           "library:legal_entity", "library:license", "library:credit", "library:social_security"}
     assert set(checks.values()) == {"ok"}
 
 

@@ -58,3 +58,15 @@ async def test_key_lookups_have_a_daily_quota(gateway: Gateway) -> None:
 async def test_readiness_reports_the_limit_store(gateway: Gateway) -> None:
     body = (await gateway.client.get("/readyz")).json()
     assert body["checks"]["limits"] == "ok"
+
+
+async def test_a_list_filtered_on_keys_counts_as_lookups(gateway: Gateway) -> None:
+    ids = gateway.credentials["samples"]["idNumbers"][:3]
+    query = 'query($ids: [String!]!) { populationRecords(where: {idNumber: {in: $ids}}) { edges { node { name } } } }'
+    first = await gateway.query(query, variables={"ids": ids})
+    assert "errors" not in first and len(first["data"]["populationRecords"]["edges"]) == 3
+    [record] = await gateway.runtime.audit.records(limit=1)
+    assert len(record["subjects"]) == 3  # audited like lookups, as pseudonyms
+    refused = await gateway.query('query($id: ID!) { person(idNumber: $id) { name } }',
+                                  variables={"id": gateway.sample_id}, expect_status=429)
+    assert codes(refused) == {"QUOTA_EXCEEDED"}

@@ -1,0 +1,371 @@
+"""Who sees which audit records, and reading them in bounded pages (003 第二十四条: logs are
+pushed to the provider and the consumer; docs/audit-access.md).
+
+    Scope         what one reader may see: every record (an AUDITOR or PLATFORM_ADMIN application,
+                  or the operator's command line), or one department's slice: its own use
+                  (consumer scope: records whose `department` is it) and every use of the resources
+                  it provides (provider scope: records whose rows or fields touch such a resource)
+    AuditFilter   what the reader asks for: a time range, application, department, operation, ...
+    AuditReader   reads the audit table in windows of sequence numbers, newest or oldest first
+
+Scoping is decided on the server, record by record, in two steps. SQL narrows: the sequence
+window, the indexed `at` and `application` columns, and LIKE patterns on the canonical body
+(sorted keys, no whitespace) that every admissible record matches, so the database returns a
+superset. Python then decides exactly on the parsed record. A page examines at most
+`PAGE_SCAN_BUDGET` sequence numbers, so a reader with a narrow scope gets a short (even empty)
+page with `has_next` and a cursor to go on from, never an unbounded scan.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta, timezone
+from typing import IO, Any
+
+from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from audit.store import audit_records
+from schema.catalog import Catalog
+
+FULL_SCOPE_ROLES = frozenset({"AUDITOR", "PLATFORM_ADMIN"})  # application roles that read every record
+WINDOW = 2000  # sequence numbers one SQL query covers (bounds the rows held in memory)
+PAGE_SCAN_BUDGET = 100_000  # sequence numbers one page may examine before it answers
+MAX_PAGE = 200
+CHINA = timezone(timedelta(hours=8), "CST")  # dates and times without an offset are China Standard Time
+# Record maps keyed by coordinate (or by a `check:` / `unmask:` label before it, or, for policy
+# changes, by the target: a coordinate or a resource code). `rows` is keyed by resource code.
+COORDINATE_MAPS = ("fields", "denied", "masks", "uses", "scrubbed", "checks")
+CSV_COLUMNS = ("request_id", "at", "application", "department", "operator", "purpose", "operation", "outcome", "code",
+               "fields", "rows", "grants", "policy_version", "latency_ms", "seq", "hash")
+
+
+class InvalidFilter(ValueError):
+    """A filter or cursor the reader cannot use; the message says what to send instead."""
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What one reader may see. `everything`, or the department's consumer and provider slices."""
+
+    everything: bool = False
+    department: str | None = None
+    resources: frozenset[str] = frozenset()  # codes of the resources the department provides
+    coordinates: frozenset[str] = frozenset()  # their fields' coordinates
+
+    @classmethod
+    def full(cls) -> Scope:
+        return cls(everything=True)
+
+    @classmethod
+    def of_department(cls, catalog: Catalog, department: str) -> Scope:
+        provided = {r.code for r in catalog.resources.values() if r.provider == department}
+        coordinates = {ref.coordinate for ref in catalog.field_refs() if ref.resource.code in provided}
+        return cls(department=department, resources=frozenset(provided), coordinates=frozenset(coordinates))
+
+    @classmethod
+    def of_application(cls, catalog: Catalog, role: str, department: str) -> Scope:
+        return cls.full() if role in FULL_SCOPE_ROLES else cls.of_department(catalog, department)
+
+    def admits(self, record: Mapping[str, Any]) -> bool:
+        if self.everything:
+            return True
+        if record.get("department") == self.department:
+            return True
+        if not self.resources.isdisjoint(_keys(record.get("rows"))):
+            return True
+        touched = touched_keys(record)
+        return not (self.coordinates.isdisjoint(touched) and self.resources.isdisjoint(touched))
+
+    def describe(self) -> str:
+        if self.everything:
+            return "every record"
+        provides = f" and every use of the {len(self.resources)} resources it provides" if self.resources else ""
+        return f"records of department {self.department}{provides}"
+
+
+def touched_keys(record: Mapping[str, Any]) -> set[str]:
+    """The coordinates (and policy targets) a record names, labels such as `check:` removed."""
+    found: set[str] = set()
+    for name in COORDINATE_MAPS:
+        found.update(key.rpartition(":")[2] for key in _keys(record.get(name)))
+    return found
+
+
+def _keys(value: Any) -> Iterable[str]:
+    return value.keys() if isinstance(value, dict) else ()
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """What a reader asks for; every condition given must hold. `since` is inclusive and `until`
+    exclusive, both in the stored form of `at` (ISO 8601, UTC)."""
+
+    since: str | None = None
+    until: str | None = None
+    application: str | None = None
+    department: str | None = None
+    operation: str | None = None
+    outcome: str | None = None
+    purpose: str | None = None
+    coordinate: str | None = None
+    resource: str | None = None
+    subject: str | None = None
+
+    @classmethod
+    def parse(cls, *, start: str | None = None, end: str | None = None, **exact: str | None) -> AuditFilter:
+        """From user input: `start` and `end` are ISO dates (whole days) or datetimes, both
+        inclusive; without an offset they are China Standard Time. Raises InvalidFilter."""
+        cleaned = {k: v.strip() if isinstance(v, str) and v.strip() else None for k, v in exact.items()}
+        since = _bound(start, upper=False) if start and start.strip() else None
+        until = _bound(end, upper=True) if end and end.strip() else None
+        return cls(since=since, until=until, **cleaned)
+
+    def admits(self, record: Mapping[str, Any], resource_of: Mapping[str, str]) -> bool:
+        for name in ("application", "department", "operation", "outcome", "purpose"):
+            wanted = getattr(self, name)
+            if wanted is not None and record.get(name) != wanted:
+                return False
+        if self.since is not None and str(record.get("at", "")) < self.since:
+            return False
+        if self.until is not None and str(record.get("at", "")) >= self.until:
+            return False
+        if self.subject is not None and self.subject not in (record.get("subjects") or ()):
+            return False
+        touched = touched_keys(record) if self.coordinate or self.resource else set()
+        if self.coordinate is not None and self.coordinate not in touched:
+            return False
+        if self.resource is not None:
+            resources = set(_keys(record.get("rows"))) | {resource_of.get(k, k) for k in touched}
+            if self.resource not in resources:
+                return False
+        return True
+
+
+def _bound(text: str, *, upper: bool) -> str:
+    text = text.strip()
+    try:
+        if len(text) == 10:  # a date: the whole day, China Standard Time
+            day = date.fromisoformat(text) + timedelta(days=1 if upper else 0)
+            return datetime.combine(day, time(), CHINA).astimezone(UTC).isoformat()
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidFilter(f"{text!r} is not an ISO date (2024-05-01) or datetime (2024-05-01T08:30:00+08:00)") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=CHINA)
+    if upper:  # inclusive of that instant: records carry microseconds
+        moment += timedelta(microseconds=1)
+    return moment.astimezone(UTC).isoformat()
+
+
+@dataclass(frozen=True)
+class StoredRecord:
+    """One row of the audit table: the chain links and the record as stored."""
+
+    seq: int
+    hash: str
+    prev_hash: str
+    body: str  # the canonical record, byte for byte as the hash covers it
+    record: dict[str, Any]
+
+    def ndjson(self) -> str:
+        """One line: `record` is the stored body verbatim, so a verifier may hash the raw text
+        between `"record":` and the closing brace, or re-encode the parsed object canonically."""
+        return '{"seq":%d,"hash":%s,"prev_hash":%s,"record":%s}' % (
+            self.seq, json.dumps(self.hash), json.dumps(self.prev_hash), self.body)
+
+    def csv_row(self) -> list[str]:
+        r = self.record
+        flat = {
+            **{k: "" if r.get(k) is None else str(r.get(k)) for k in CSV_COLUMNS},
+            "fields": ";".join(f"{k}={v}" for k, v in sorted((r.get("fields") or {}).items())),
+            "rows": ";".join(f"{k}={v}" for k, v in sorted((r.get("rows") or {}).items())),
+            "grants": ";".join(r.get("grants") or ()),
+            "seq": str(self.seq), "hash": self.hash,
+        }
+        return [flat[k] for k in CSV_COLUMNS]
+
+
+@dataclass(frozen=True)
+class Page:
+    records: list[StoredRecord]
+    has_next: bool
+    end_cursor: int | None  # the next page holds records with a smaller seq than this
+
+
+@dataclass(frozen=True)
+class Batch:
+    records: list[StoredRecord]
+    first: int  # the batch answers for every admissible record with first <= seq <= through
+    through: int
+
+
+@dataclass
+class AuditReader:
+    """Scoped, filtered reads of the audit table; it only ever SELECTs."""
+
+    engine: AsyncEngine
+    catalog: Catalog
+    window: int = WINDOW
+    _resource_of: dict[str, str] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._resource_of = {c: ref.resource.code for c, ref in self.catalog.by_coordinate.items()}
+
+    async def tail(self) -> int:
+        async with self.engine.connect() as conn:
+            return int((await conn.execute(select(func.max(audit_records.c.seq)))).scalar_one() or 0)
+
+    async def page(self, scope: Scope, flt: AuditFilter, *, first: int, before: int | None = None,
+                   budget: int = PAGE_SCAN_BUDGET) -> Page:
+        """Newest first: up to `first` records with seq < `before`."""
+        bounds = await self._bounds(flt)
+        if bounds is None:
+            return Page([], False, None)
+        lo, hi = bounds
+        if before is not None:
+            hi = min(hi, before - 1)
+        found: list[StoredRecord] = []
+        async for reached, matched in self._walk(scope, flt, lo, hi, descending=True, chunk=first + 1):
+            found.extend(matched)
+            if len(found) > first:
+                return Page(found[:first], True, found[first - 1].seq)
+            if hi - reached + 1 >= budget and reached > lo:
+                return Page(found, True, reached)
+        return Page(found, False, found[-1].seq if found else None)
+
+    async def stream(self, scope: Scope, flt: AuditFilter, *, after: int = 0) -> AsyncIterator[StoredRecord]:
+        """Oldest first, every admissible record with seq > `after`, a window at a time."""
+        bounds = await self._bounds(flt)
+        if bounds is None:
+            return
+        lo, hi = max(bounds[0], after + 1), bounds[1]
+        async for _reached, matched in self._walk(scope, flt, lo, hi, descending=False, chunk=self.window):
+            for stored in matched:
+                yield stored
+
+    async def batch(self, scope: Scope, *, after: int, limit: int, budget: int = PAGE_SCAN_BUDGET) -> Batch:
+        """Oldest first, up to `limit` admissible records with seq > `after`; `through` says how
+        far the batch answers for (a delivery cursor may move there once the batch is acknowledged).
+        Sequence numbers are committed in order, so nothing can later appear at or below the tail read here."""
+        tail = await self.tail()
+        found: list[StoredRecord] = []
+        if tail <= after:
+            return Batch(found, after + 1, after)
+        async for reached, matched in self._walk(scope, AuditFilter(), after + 1, tail, descending=False,
+                                                 chunk=limit):
+            for stored in matched:
+                found.append(stored)
+                if len(found) == limit:
+                    return Batch(found, after + 1, stored.seq)
+            if reached - after >= budget and reached < tail:
+                return Batch(found, after + 1, reached)
+        return Batch(found, after + 1, tail)
+
+    async def _bounds(self, flt: AuditFilter) -> tuple[int, int] | None:
+        """The smallest and largest seq that pass the indexed conditions (exact, whatever the
+        order in which records were stamped and committed)."""
+        conditions = self._indexed(flt)
+        query = select(func.min(audit_records.c.seq), func.max(audit_records.c.seq))
+        if conditions:
+            query = query.where(and_(*conditions))
+        async with self.engine.connect() as conn:
+            lo, hi = (await conn.execute(query)).one()
+        return None if lo is None else (int(lo), int(hi))
+
+    async def _walk(self, scope: Scope, flt: AuditFilter, lo: int, hi: int, *, descending: bool,
+                    chunk: int) -> AsyncIterator[tuple[int, list[StoredRecord]]]:
+        """Scan [lo, hi] a window at a time; yield (the seq examined up to, the admissible records
+        found since the last yield, in scan order). Each query opens its own connection, so a slow
+        consumer of the stream holds no database connection."""
+        c = audit_records.c
+        conditions = [*self._indexed(flt), *_prefilter(scope, flt, self.catalog)]
+        position = hi if descending else lo
+        while lo <= position <= hi:
+            start, end = (max(lo, position - self.window + 1), position) if descending else \
+                (position, min(hi, position + self.window - 1))
+            query = (select(c.seq, c.hash, c.prev_hash, c.body).where(c.seq.between(start, end), *conditions)
+                     .order_by(c.seq.desc() if descending else c.seq).limit(chunk))
+            async with self.engine.connect() as conn:
+                rows = (await conn.execute(query)).all()
+            # Fewer rows than asked: the window is done. Otherwise SQL stopped at the last row it gave.
+            reached = (start if descending else end) if len(rows) < chunk else int(rows[-1].seq)
+            matched = []
+            for row in rows:
+                record = json.loads(row.body)
+                if scope.admits(record) and flt.admits(record, self._resource_of):
+                    matched.append(StoredRecord(int(row.seq), row.hash, row.prev_hash, row.body, record))
+            yield reached, matched
+            position = reached - 1 if descending else reached + 1
+
+    @staticmethod
+    def _indexed(flt: AuditFilter) -> list[ColumnElement[bool]]:
+        c = audit_records.c
+        conditions: list[ColumnElement[bool]] = []
+        if flt.since is not None:
+            conditions.append(c.at >= flt.since)
+        if flt.until is not None:
+            conditions.append(c.at < flt.until)
+        if flt.application is not None:
+            conditions.append(c.application == flt.application)
+        return conditions
+
+
+def _prefilter(scope: Scope, flt: AuditFilter, catalog: Catalog) -> list[ColumnElement[bool]]:
+    """LIKE conditions on the canonical body that every record admitted by `scope` and `flt`
+    satisfies (a superset: Python decides exactly)."""
+    body = audit_records.c.body
+    conditions: list[ColumnElement[bool]] = []
+
+    def contains(text: str) -> ColumnElement[bool]:
+        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        return body.like(f"%{escaped}%", escape="\\")
+
+    def member(key: str, value: str) -> ColumnElement[bool]:  # a top-level "key":"value"
+        return contains(f'"{key}":{_json(value)}')
+
+    def key(name: str) -> ColumnElement[bool]:  # a map key, with or without a `check:` label before it
+        return contains(f'{_json(name)[1:]}:')
+
+    if not scope.everything and scope.department is not None:
+        conditions.append(or_(member("department", scope.department),
+                              *(key(c) for c in sorted(scope.coordinates)), *(key(r) for r in sorted(scope.resources))))
+    for name in ("department", "operation", "outcome", "purpose"):
+        if getattr(flt, name) is not None:
+            conditions.append(member(name, getattr(flt, name)))
+    if flt.subject is not None:
+        conditions.append(contains(_json(flt.subject)))
+    if flt.coordinate is not None:
+        conditions.append(key(flt.coordinate))
+    if flt.resource is not None:
+        fields = [ref.coordinate for ref in catalog.field_refs() if ref.resource.code == flt.resource]
+        conditions.append(or_(key(flt.resource), *(key(c) for c in fields)))
+    return conditions
+
+
+def _json(value: str) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+async def export(reader: AuditReader, scope: Scope, flt: AuditFilter, fmt: str, out: IO[str],
+                 progress: Callable[[int], None] | None = None) -> int:
+    """Write the admissible records oldest first, as NDJSON (one stored row a line) or CSV (one
+    flattened record a row), a window at a time; how many were written."""
+    if fmt not in ("ndjson", "csv"):
+        raise InvalidFilter("the format is ndjson or csv")
+    writer = csv.writer(out) if fmt == "csv" else None
+    if writer is not None:
+        writer.writerow(CSV_COLUMNS)
+    count = 0
+    async for stored in reader.stream(scope, flt):
+        if writer is not None:
+            writer.writerow(stored.csv_row())
+        else:
+            out.write(stored.ndjson() + "\n")
+        count += 1
+        if progress is not None and count % 1000 == 0:
+            progress(count)
+    return count

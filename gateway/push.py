@@ -1,0 +1,238 @@
+"""Pushing each department its slice of the audit trail, at least once (003 第二十四条: logs are
+pushed to the provider and the consumer; docs/audit-access.md).
+
+    every GATEWAY_AUDIT_PUSH_SECONDS, for each department with a webhook, concurrently:
+        claim its lease ─ none: another worker is pushing it, or it is backing off
+        read the records of its scope after its cursor (audit.query.AuditReader.batch)
+        POST them as NDJSON, signed with its secret
+            2xx      → move the cursor to the end of the batch, read the next batch
+            anything → keep the cursor; retry after interval · 2^failures (capped)
+        release the lease
+
+The cursor moves only after a 2xx answer, so every record is delivered at least once, and maybe
+more than once (a receiver dedupes on `seq`). Cursor, failures and lease live in the platform
+store (`audit_webhooks`), so a restart resumes after the last acknowledged batch and several
+workers never post the same batch at once. The pusher is one task on the event loop that only
+awaits the stores and the receivers: requests are never kept waiting for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import logging
+import os
+import secrets
+import socket
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+import httpx
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from audit import AuditRecord, AuditStore
+from audit.query import AuditReader, Batch, Scope
+from gateway import admin
+from gateway.settings import Settings
+from store import repository
+
+if TYPE_CHECKING:
+    from gateway.runtime import Runtime
+
+log = logging.getLogger(__name__)
+SIGNATURE_HEADER = "X-Gateway-Signature"  # hex HMAC-SHA256 of the body, keyed with the department's secret
+RANGE_HEADER = "X-Gateway-Seq-Range"  # first-last: the batch holds every record of the scope in that range
+DEPARTMENT_HEADER = "X-Gateway-Department"
+LEASE_SECONDS = 120.0  # longer than one department's turn: MAX_BATCHES posts of at most TIMEOUT each
+MAX_BATCHES = 10  # posts per department per turn, so one busy department does not hold its lease for long
+TIMEOUT = 10.0  # seconds a receiver has to answer one post
+
+
+def sign(secret: str, body: bytes) -> str:
+    """The signature a receiver recomputes to know the post came from the gateway, unaltered."""
+    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class PushSettings:
+    interval: float = 5.0
+    batch: int = 200
+    max_backoff: float = 300.0
+    timeout: float = TIMEOUT
+
+
+class AuditPusher:
+    def __init__(self, store: AsyncEngine, reader: AuditReader, config: PushSettings | None = None, *,
+                 transport: httpx.AsyncBaseTransport | None = None, owner: str | None = None) -> None:
+        self.store = store
+        self.reader = reader
+        self.config = config or PushSettings()
+        self.owner = (owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}")[:64]
+        self.client = httpx.AsyncClient(timeout=self.config.timeout, follow_redirects=False, transport=transport,
+                                        headers={"User-Agent": "gov-data-gateway audit push"})
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="audit-pusher")
+
+    async def close(self) -> None:
+        """Stop after the post in flight, if any, has been answered and its cursor stored, so a
+        clean shutdown sends nothing twice; a receiver slower than that is cut off (and the batch
+        is posted again after the restart)."""
+        self._stopping.set()
+        task, self._task = self._task, None
+        if task is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(task), self.config.timeout + 5)
+            except TimeoutError:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        await self.client.aclose()
+
+    async def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                await self.run_once()
+            except Exception as exc:  # a store that cannot answer now may answer at the next turn
+                log.warning("audit push turn failed: %s", type(exc).__name__)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self.config.interval)
+
+    async def run_once(self) -> dict[str, int]:
+        """One turn over every department with a webhook; the records delivered, by department."""
+        webhooks = await repository.load_webhooks(self.store)
+        counts = await asyncio.gather(*(self._push(w.department) for w in webhooks), return_exceptions=True)
+        delivered: dict[str, int] = {}
+        for webhook, count in zip(webhooks, counts, strict=True):
+            if isinstance(count, BaseException):
+                log.warning("audit push to %s failed: %s", webhook.department, type(count).__name__)
+            else:
+                delivered[webhook.department] = count
+        return delivered
+
+    async def _push(self, department: str) -> int:
+        webhook = await repository.claim_webhook(self.store, department, self.owner, time.time(), LEASE_SECONDS)
+        if webhook is None:
+            return 0
+        delivered, acked = 0, webhook.acked_seq
+        try:
+            scope = Scope.of_department(self.reader.catalog, department)
+            for _ in range(MAX_BATCHES):
+                if self._stopping.is_set():
+                    break
+                batch = await self.reader.batch(scope, after=acked, limit=self.config.batch)
+                if batch.through <= acked:
+                    break
+                if batch.records:
+                    error = await self._post(webhook, batch)
+                    if error is not None:
+                        delay = min(self.config.interval * 2 ** webhook.failures, self.config.max_backoff)
+                        await repository.webhook_failed(self.store, department, self.owner, error, time.time() + delay)
+                        log.warning("audit push to %s: %s; retrying in %.0f s", department, error, delay)
+                        break
+                    delivered += len(batch.records)
+                # Nothing of this department's in the range: the cursor moves on without a post.
+                await repository.webhook_delivered(self.store, department, self.owner, batch.through,
+                                                   datetime.now(UTC).isoformat() if batch.records else None)
+                acked = batch.through
+                if len(batch.records) < self.config.batch:
+                    break
+        finally:
+            await repository.release_webhook(self.store, department, self.owner)
+        return delivered
+
+    async def _post(self, webhook: repository.Webhook, batch: Batch) -> str | None:
+        """Post one batch; None when the receiver acknowledged it (2xx), else what went wrong."""
+        body = "".join(stored.ndjson() + "\n" for stored in batch.records).encode()
+        headers = {
+            "Content-Type": "application/x-ndjson",
+            SIGNATURE_HEADER: sign(webhook.secret, body),
+            RANGE_HEADER: f"{batch.first}-{batch.through}",
+            DEPARTMENT_HEADER: webhook.department,
+        }
+        try:
+            response = await self.client.post(webhook.url, content=body, headers=headers)
+        except Exception as exc:  # unreachable, timed out, refused, a malformed URL: all retried
+            return type(exc).__name__
+        if 200 <= response.status_code < 300:
+            return None
+        return f"HTTP {response.status_code}"
+
+
+async def start_pusher(runtime: Runtime) -> AuditPusher | None:
+    """Start pushing if pushing is on and a department has a webhook; None otherwise (a webhook
+    registered later is pushed from the next start)."""
+    settings = runtime.settings
+    if settings.audit_push_seconds <= 0:
+        return None
+    try:
+        webhooks = await repository.load_webhooks(runtime.store_engine)
+    except SQLAlchemyError as exc:  # a store not migrated to 0003 yet: serve, without pushing
+        log.warning("audit push off: the platform store has no webhooks table (%s); run the migrations",
+                    type(exc).__name__)
+        return None
+    if not webhooks:
+        return None
+    pusher = AuditPusher(runtime.store_engine, AuditReader(runtime.audit.engine, runtime.catalog), PushSettings(
+        interval=settings.audit_push_seconds, batch=settings.audit_push_batch,
+        max_backoff=settings.audit_push_max_backoff_seconds))
+    pusher.start()
+    log.info("audit push on for %d departments", len(webhooks))
+    return pusher
+
+
+# Registration (the command line: `gateway audit webhook set|list|remove`). Each change is audited:
+# where a department's audit slice goes is itself a security decision.
+
+MIN_SECRET = 16
+
+
+class WebhookError(ValueError):
+    """A webhook the platform refuses; the message says what to send instead."""
+
+
+async def register_webhook(settings: Settings, department: str, url: str, secret: str | None = None,
+                           skip_history: bool = False) -> str:
+    """Register or replace DEPARTMENT's webhook; the secret in force (generated when not given).
+    A new webhook receives the department's whole slice from the first record, unless
+    `skip_history`; a replaced one keeps its cursor."""
+    parsed = urlsplit(url.strip())
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise WebhookError("the URL must be http:// or https:// with a host")
+    if secret is not None and len(secret) < MIN_SECRET:
+        raise WebhookError(f"the secret must be at least {MIN_SECRET} characters (or leave it out to have one generated)")
+    secret = secret or secrets.token_urlsafe(32)
+    async with admin.open_stores(settings) as stores, stores.store.begin() as conn:
+        if department not in (await repository.load_principals(conn)).departments:
+            raise WebhookError(f"no department {department!r} in the platform store")
+        tail = await AuditReader(stores.audit.engine, stores.catalog).tail() if skip_history else None
+        await repository.set_webhook(conn, department, url.strip(), secret, tail)
+        await _audit_change(stores.audit, "audit.webhook.set", department)
+    return secret
+
+
+async def unregister_webhook(settings: Settings, department: str) -> bool:
+    async with admin.open_stores(settings) as stores, stores.store.begin() as conn:
+        removed = await repository.remove_webhook(conn, department)
+        if removed:
+            await _audit_change(stores.audit, "audit.webhook.remove", department)
+        return removed
+
+
+async def list_webhooks(settings: Settings) -> list[repository.Webhook]:
+    async with admin.open_stores(settings) as stores:
+        return await repository.load_webhooks(stores.store)
+
+
+async def _audit_change(audit: AuditStore, operation: str, department: str) -> None:
+    """Recorded before the change commits: no record, no change (the caller's transaction rolls back)."""
+    await audit.append(AuditRecord(request_id=uuid.uuid4().hex, at=datetime.now(UTC).isoformat(), operation=operation,
+                                   outcome="SERVED", fields={f"webhook:{department}": "POLICY"}, client="cli"))
