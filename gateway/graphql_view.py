@@ -88,7 +88,7 @@ class GraphQLView:
         await runtime.refresh_policy()  # principals and grants of the newest policy revision
         application = authenticate(headers, runtime.principals)
         record.application, record.department = application.id, application.department
-        record.operator = (headers.get("x-operator") or "").strip()[:64] or None  # who tried, even if refused
+        record.operator = _claimed_operator(headers.get("x-operator"), runtime)  # who tried, even if refused
         document = runtime.documents.get(query)
         operation = get_operation_ast(document, operation_name)
         if operation is None:
@@ -242,6 +242,18 @@ class GraphQLView:
         from strawberry.http.ides import get_graphql_ide_html
 
         return HTMLResponse(get_graphql_ide_html(graphql_ide="graphiql"))
+
+
+UNREGISTERED = "(unregistered)"
+
+
+def _claimed_operator(header: str | None, runtime: Runtime) -> str | None:
+    """The operator a request names, for its audit record even when it is refused later: a
+    registered operator's id, or a marker — never the raw header, which could carry anything."""
+    claimed = (header or "").strip()
+    if not claimed:
+        return None
+    return claimed if claimed in runtime.principals.operators else UNREGISTERED
 
 
 def _requirement(roots: set[str]) -> Requirement:

@@ -36,6 +36,15 @@ async def test_refused_request_is_recorded_with_its_code(gateway: Gateway) -> No
     assert records[0]["outcome"] == "REFUSED" and records[0]["code"] == "PURPOSE_REQUIRED"
     assert records[0]["request_id"] == body["extensions"]["requestId"]
     assert records[0]["rows"] == {}
+    assert records[0]["operator"] == "mz-wangli"  # who tried, though refused
+
+
+async def test_an_unregistered_operator_header_is_never_stored_raw(gateway: Gateway) -> None:
+    for claimed in (gateway.sample_id, "=HYPERLINK(\"http://x\")"):
+        body = await gateway.query('{ person(idNumber: "%s") { name } }' % gateway.sample_id, operator=claimed)
+        assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+        [record] = await gateway.runtime.audit.records(limit=1)
+        assert record["operator"] == "(unregistered)" and claimed not in json.dumps(record, ensure_ascii=False)
 
 
 async def test_audit_record_holds_no_data_value(gateway: Gateway) -> None:
