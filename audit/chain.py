@@ -10,12 +10,13 @@ zeros); after a retention removal the store's first record follows a signed *bas
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives import hashes
 
-from audit.checkpoints import Checkpoint, PublicKey
+from audit.signing import Base, Checkpoint, PublicKey, Seal
 
 GENESIS = "0" * 64
 ALGORITHMS = ("sha256", "sm3")
@@ -60,8 +61,13 @@ class VerifyReport:
     first: int = 1  # the first sequence number checked (after a retention removal: the base)
     last: int = 0  # the last sequence number that holds
     checkpoints: int = 0  # signed checkpoints whose record was found with the signed hash
-    newest_checkpoint: int | None = None  # the newest checkpointed sequence number
+    newest_checkpoint: int | None = None  # the newest sequence number a valid checkpoint signed
     hashes: dict[int, str] = field(default_factory=dict, repr=False, compare=False)  # the hashes asked for (`keep`)
+    chain: str = ""  # the chain's id
+    base: Base | None = None  # the signed base the records start from (None: they start at the genesis)
+    newest: Checkpoint | None = None  # the valid checkpoint of `newest_checkpoint` (the latest signed)
+    last_at: str | None = None  # the time recorded in the last record that holds (from its hashed body)
+    seal: Seal | None = None  # an archive's verified seal
 
     @property
     def ok(self) -> bool:
@@ -69,23 +75,25 @@ class VerifyReport:
 
     @property
     def unanchored(self) -> int:
-        """Records after the newest checkpoint: covered by the chain only."""
-        return max(0, self.last - (self.newest_checkpoint or 0))
+        """Records after the newest checkpoint (or the base): covered by the chain only."""
+        return max(0, self.last - max(self.newest_checkpoint or 0, self.first - 1))
 
 
 class Walk:
     """Checks rows, in sequence order, against the chain rules and the signed checkpoints; the
     first problem stops it.
 
-    `seq`/`prev` are where the rows must start (record 1 after the genesis, or a signed base).
+    `seq`/`prev` are where the rows must start (record 1 after the genesis, or a signed `base`).
     Checkpoints of records before `seq` are checked for their signature only (their records
-    live in archives), except the one of record `seq - 1`, whose hash must be `prev`.
-    `keep` names sequence numbers whose hashes the caller wants afterwards (in `hashes`)."""
+    live in archives), except the one of record `seq - 1`, whose hash must be `prev`. Every
+    checkpoint must name `chain`. `keep` names sequence numbers whose hashes the caller wants
+    afterwards (in `hashes`)."""
 
-    def __init__(self, algorithm: str, *, seq: int = 1, prev: str = GENESIS,
+    def __init__(self, algorithm: str, *, seq: int = 1, prev: str = GENESIS, chain: str = "",
                  checkpoints: Iterable[Checkpoint] = (), public_key: PublicKey | None = None,
-                 keep: Iterable[int] = ()) -> None:
+                 keep: Iterable[int] = (), base: Base | None = None) -> None:
         self.algorithm, self._hash = algorithm, hasher(algorithm)
+        self.chain, self.base = chain, base
         self.first, self.expected, self.prev = seq, seq, prev
         self.records = 0
         self.first_bad: int | None = None
@@ -95,7 +103,8 @@ class Walk:
         self._keep = set(keep)
         self._public_key = public_key
         self._pending = sorted(checkpoints, key=lambda c: (c.seq, c.id or 0))
-        self._newest = self._pending[-1].seq if self._pending else None
+        self._newest: Checkpoint | None = None  # the newest valid checkpoint
+        self._last_body: bytes | None = None
         self._trusted = seq - 1  # the newest sequence number proven by a checkpoint (or the base)
         if seq - 1 in self._keep:
             self.hashes[seq - 1] = prev
@@ -112,8 +121,9 @@ class Walk:
         self.first_bad, self.problem = seq, problem
         return False
 
-    def _checkpoint(self, checkpoint: Checkpoint, actual: str | None) -> bool:
-        """One signed checkpoint: its signature, algorithm and (when its record is at hand) its hash."""
+    def _checkpoint(self, checkpoint: Checkpoint, actual: str | None, *, beyond: bool = False) -> bool:
+        """One signed checkpoint: its signature, chain, algorithm and (when its record is at hand)
+        its hash. `beyond`: its record is past the end (its signature is all there is to check)."""
         where = f"checkpoint #{checkpoint.id} of record {checkpoint.seq} (signed {checkpoint.at})"
         if self._public_key is None:
             return self.fail(checkpoint.seq, f"{where} cannot be checked: no public key was given")
@@ -121,6 +131,10 @@ class Walk:
             other = "" if checkpoint.key_id == self._public_key.key_id else f", it names key {checkpoint.key_id}"
             return self.fail(checkpoint.seq, f"{where} does not carry a valid signature of the audit signing key "
                                               f"{self._public_key.key_id}{other}: the checkpoint store was tampered with")
+        if checkpoint.chain != self.chain:
+            return self.fail(checkpoint.seq, f"{where} belongs to another chain ({checkpoint.chain or 'none named'}; "
+                                              f"this chain is {self.chain or 'unnamed'}): it was copied from another "
+                                              "audit store, or this store's chain id was changed")
         if checkpoint.algorithm != self.algorithm:
             return self.fail(checkpoint.seq, f"{where} signs a {checkpoint.algorithm} chain, but the chain is "
                                               f"{self.algorithm}")
@@ -132,6 +146,8 @@ class Walk:
                                          f"the one signed in {where}")
             self.checked += 1
             self._trusted = max(self._trusted, checkpoint.seq)
+        if not beyond and (self._newest is None or (checkpoint.seq, checkpoint.at) >= (self._newest.seq, self._newest.at)):
+            self._newest = checkpoint
         return True
 
     def step(self, seq: int, prev_hash: str, digest: str, body: str | bytes) -> bool:
@@ -155,35 +171,51 @@ class Walk:
                 return False
         if seq in self._keep:
             self.hashes[seq] = digest
-        self.prev, self.expected, self.records = digest, seq + 1, self.records + 1
+        self.prev, self.expected, self.records, self._last_body = digest, seq + 1, self.records + 1, raw
         return True
 
-    def anchor(self, checkpoint: Checkpoint) -> bool:
-        """Check a checkpoint of the last record walked (an archive's trailer)."""
-        if self.first_bad is not None:
-            return False
-        if checkpoint.seq != self.expected - 1:
-            return self.fail(checkpoint.seq, f"the signed checkpoint names record {checkpoint.seq}, but the records "
-                                              f"end at {self.expected - 1}")
-        self._newest = max(self._newest or 0, checkpoint.seq)
-        return self._checkpoint(checkpoint, self.prev)
-
     def end(self, *, truncation: bool = True) -> VerifyReport:
-        """The report. With `truncation`, checkpoints beyond the last row mean newest records were
-        removed (for the live store: its end is the chain's end)."""
+        """The report. Checkpoints beyond the last row are checked for their signature first (a
+        junk row is reported as such); with `truncation`, valid ones then mean that the newest
+        records were removed (for the live store: its end is the chain's end)."""
         if self.first_bad is None and self._pending:
-            beyond = self._pending[-1]
-            if truncation:
-                last = self.expected - 1
-                self.fail(self.expected, f"the chain ends at seq {last} but checkpoint #{beyond.id} signed seq "
-                                          f"{beyond.seq} (at {beyond.at}): records {self.expected}–{beyond.seq} "
-                                          "were removed")
+            for checkpoint in self._pending:
+                if not self._checkpoint(checkpoint, None, beyond=True):
+                    break
             else:
-                for checkpoint in self._pending:
-                    if not self._checkpoint(checkpoint, None):
-                        break
+                beyond = self._pending[-1]
+                if truncation:
+                    self.fail(self.expected, f"the chain ends at seq {self.expected - 1} but checkpoint #{beyond.id} "
+                                              f"signed seq {beyond.seq} (at {beyond.at}): records "
+                                              f"{self.expected}–{beyond.seq} were removed")
         return VerifyReport(
             records=self.records, first_bad=self.first_bad, problem=self.problem, algorithm=self.algorithm,
-            first=self.first, last=self.expected - 1, checkpoints=self.checked, newest_checkpoint=self._newest,
-            hashes=self.hashes,
+            first=self.first, last=self.expected - 1, checkpoints=self.checked,
+            newest_checkpoint=self._newest.seq if self._newest else None, hashes=self.hashes, chain=self.chain,
+            base=self.base, newest=self._newest, last_at=_recorded_at(self._last_body),
         )
+
+
+def _recorded_at(body: bytes | None) -> str | None:
+    """The time a canonical record says it was made (None if it says none)."""
+    if body is None:
+        return None
+    try:
+        at = json.loads(body).get("at")
+    except (ValueError, AttributeError):
+        return None
+    return at if isinstance(at, str) else None
+
+
+def base_problem(base: Base, algorithm: str, chain: str, public_key: PublicKey | None) -> str | None:
+    """What is wrong with a signed base of chain `chain` (None: it holds)."""
+    what = f"the signed base of the chain (records before {base.seq} archived in {base.archive}, removed {base.at})"
+    if public_key is None:
+        return f"{what} cannot be checked: no public key was given"
+    if not public_key.verify(base):
+        return f"{what} does not carry a valid signature of the audit signing key {public_key.key_id}"
+    if base.chain != chain:
+        return f"{what} belongs to another chain ({base.chain or 'none named'}; this chain is {chain or 'unnamed'})"
+    if base.algorithm != algorithm:
+        return f"{what} signs a {base.algorithm} chain, but the chain is {algorithm}"
+    return None

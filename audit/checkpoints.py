@@ -2,54 +2,52 @@
 
 The chain alone proves that no record was edited, removed, inserted or reordered *unless whoever
 did it recomputed every hash from there on*, and it cannot tell that its newest records were cut
-off. So every N records or T seconds the writer signs the newest committed record — (seq, hash,
-time, algorithm) — with an Ed25519 key the database does not hold, and stores the signed
+off. So every N records or T seconds the writer signs the newest committed record — (chain, seq,
+hash, time, algorithm) — with an Ed25519 key the database does not hold, and stores the signed
 checkpoint in *another* database. Someone who can rewrite the audit table then still cannot make
 its hashes agree with the checkpoints, nor shorten it below the newest checkpoint, without the
-signing key.
+signing key. The key and the signed statements live in audit.signing.
 
-Two signed statements, told apart by their label so one can never pass for the other:
-
-- a **checkpoint** (``gov-data-gateway/audit-checkpoint/v1``): record `seq` has hash `hash`;
-- a **base** (``gov-data-gateway/audit-base/v1``): the records before `seq` were archived in
-  `archive` and removed from the store, and record `seq` follows `prev_hash` (see audit.archive).
-
-Key files: the private key is PEM (PKCS #8), mode 0600, created atomically like the masking key;
-the public key (PEM, SubjectPublicKeyInfo) is written beside it as ``<name>.pub`` for auditors.
+When checkpoints are signed: a worker's first commit at once; then whenever N records have
+been committed since the last checkpoint, or T seconds have passed since it — by a timer, so a
+burst followed by silence is signed T seconds later without waiting for another commit; and
+whatever is left when the worker stops.
 
 A checkpoint that cannot be written never costs an audit record: the record is committed before
-the writer even tries. The failure is logged, `ping` reports it to /readyz, and the next commit
-tries again (at most once a second).
+the writer even tries. The failure is logged, `ping` reports it to /readyz, and the writer tries
+again (at most once a second, or at the next commit).
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import contextlib
-import hashlib
 import logging
-import os
-import secrets
-import stat
 import time
-from dataclasses import asdict, dataclass, replace
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
+from dataclasses import replace
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import Column, Integer, MetaData, String, Table, select
+from sqlalchemy import Column, Integer, MetaData, String, Table, inspect, select, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from audit.signing import (
+    BASE_LABEL,
+    CHECKPOINT_LABEL,
+    SEAL_LABEL,
+    Base,
+    Checkpoint,
+    PublicKey,
+    Seal,
+    SigningKey,
+    find_public_key,
+    load_public_key,
+    public_key_path,
+)
+
+__all__ = ["BASE_LABEL", "CHECKPOINT_LABEL", "SEAL_LABEL", "Base", "Checkpoint", "CheckpointStore", "CheckpointUnavailable",
+           "Checkpointer", "PublicKey", "Seal", "SigningKey", "find_public_key", "load_public_key", "public_key_path"]
 log = logging.getLogger(__name__)
-CHECKPOINT_LABEL = "gov-data-gateway/audit-checkpoint/v1"
-BASE_LABEL = "gov-data-gateway/audit-base/v1"
-RETRY_SECONDS = 1.0  # after a failed checkpoint write, the next commit tries again once this has passed
-_SEPARATOR = "\x1f"
+RETRY_SECONDS = 1.0  # after a failed checkpoint write, the writer tries again once this has passed
 
 metadata = MetaData()
 audit_checkpoints = Table(
@@ -62,199 +60,12 @@ audit_checkpoints = Table(
     Column("algorithm", String(16), nullable=False),
     Column("key_id", String(32), nullable=False),
     Column("signature", String(128), nullable=False),
+    Column("chain", String(64), nullable=False, server_default=""),
 )
 
 
 class CheckpointUnavailable(Exception):
     """The newest checkpoint could not be written (the audit records themselves are committed)."""
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-@dataclass(frozen=True)
-class Checkpoint:
-    """A signed statement: record `seq` of a chain of `algorithm` has hash `hash`."""
-
-    seq: int
-    hash: str
-    at: str  # when it was signed, ISO 8601 UTC
-    algorithm: str
-    key_id: str
-    signature: str  # base64 Ed25519 signature of `message`
-    id: int | None = None  # its row in the checkpoint store
-
-    def message(self) -> bytes:
-        return _SEPARATOR.join((CHECKPOINT_LABEL, str(self.seq), self.hash, self.at, self.algorithm)).encode()
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Checkpoint:
-        return cls(seq=int(data["seq"]), hash=str(data["hash"]), at=str(data["at"]), algorithm=str(data["algorithm"]),
-                   key_id=str(data["key_id"]), signature=str(data["signature"]),
-                   id=int(data["id"]) if data.get("id") is not None else None)
-
-
-@dataclass(frozen=True)
-class Base:
-    """A signed statement: the records before `seq` were archived in `archive` and removed from
-    the store; record `seq` follows `prev_hash`."""
-
-    seq: int
-    prev_hash: str
-    at: str
-    algorithm: str
-    archive: str  # the archive's file name
-    key_id: str
-    signature: str
-
-    def message(self) -> bytes:
-        return _SEPARATOR.join((BASE_LABEL, str(self.seq), self.prev_hash, self.at, self.algorithm,
-                                self.archive)).encode()
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Base:
-        return cls(seq=int(data["seq"]), prev_hash=str(data["prev_hash"]), at=str(data["at"]),
-                   algorithm=str(data["algorithm"]), archive=str(data["archive"]), key_id=str(data["key_id"]),
-                   signature=str(data["signature"]))
-
-
-class PublicKey:
-    """The audit signing key's public half: what an auditor needs to check checkpoints and bases."""
-
-    __slots__ = ("_key", "key_id")
-
-    def __init__(self, key: Ed25519PublicKey) -> None:
-        self._key = key
-        self.key_id = hashlib.sha256(self.raw).hexdigest()[:16]
-
-    @property
-    def raw(self) -> bytes:
-        return self._key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-
-    def pem(self) -> str:
-        return self._key.public_bytes(serialization.Encoding.PEM,
-                                      serialization.PublicFormat.SubjectPublicKeyInfo).decode()
-
-    def verify(self, signed: Checkpoint | Base) -> bool:
-        try:
-            self._key.verify(base64.b64decode(signed.signature, validate=True), signed.message())
-        except (InvalidSignature, binascii.Error, ValueError):
-            return False
-        return True
-
-    @classmethod
-    def from_file(cls, path: Path) -> PublicKey:
-        """A PEM public key, or the 32 raw bytes in base64 (one line)."""
-        data = Path(path).read_bytes().strip()
-        try:
-            if data.startswith(b"-----BEGIN"):
-                key = serialization.load_pem_public_key(data)
-                if not isinstance(key, Ed25519PublicKey):
-                    raise ValueError
-                return cls(key)
-            return cls(Ed25519PublicKey.from_public_bytes(base64.b64decode(data, validate=True)))
-        except (ValueError, binascii.Error, TypeError):
-            raise ValueError(f"{path} does not hold an Ed25519 public key (PEM or base64)") from None
-
-    def __repr__(self) -> str:
-        return f"PublicKey(key_id={self.key_id!r})"
-
-
-def public_key_path(private_path: Path) -> Path:
-    """Where the public key of the signing key in `private_path` is exported."""
-    return Path(private_path).with_suffix(".pub")
-
-
-class SigningKey:
-    """The audit signing key (Ed25519). Its bytes never appear in repr or error messages."""
-
-    __slots__ = ("_key", "public")
-
-    def __init__(self, key: Ed25519PrivateKey) -> None:
-        self._key = key
-        self.public = PublicKey(key.public_key())
-
-    @classmethod
-    def generate(cls) -> SigningKey:
-        return cls(Ed25519PrivateKey.generate())
-
-    @classmethod
-    def from_file(cls, path: Path, create: bool = False) -> SigningKey:
-        """Read the PEM private key in `path`; with `create`, a missing file is created (mode 0600,
-        atomically: racing workers all end up with the first one's key). The public key is
-        exported beside it when missing."""
-        path = Path(path)
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            if not create:
-                raise
-            key = cls.generate()
-            pem = key._key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                         serialization.NoEncryption())
-            if not _create_file(path, pem, 0o600):
-                return cls.from_file(path)  # another worker created it first: its key wins
-            log.info("created audit signing key %s (key id %s)", path, key.public.key_id)
-            key._export_public(path)
-            return key
-        if os.name == "posix" and path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-            log.warning("audit signing key file %s is readable by others than its owner; chmod 600 it", path)
-        try:
-            loaded = serialization.load_pem_private_key(data, password=None)
-        except (ValueError, TypeError):
-            loaded = None
-        if not isinstance(loaded, Ed25519PrivateKey):
-            raise ValueError(f"audit signing key file {path} does not hold an Ed25519 private key (PEM, PKCS #8)")
-        key = cls(loaded)
-        key._export_public(path)
-        return key
-
-    def _export_public(self, private_path: Path) -> None:
-        target = public_key_path(private_path)
-        if not target.exists():
-            _create_file(target, self.public.pem().encode(), 0o644)
-
-    def sign_checkpoint(self, seq: int, digest: str, algorithm: str, at: str | None = None) -> Checkpoint:
-        unsigned = Checkpoint(seq=seq, hash=digest, at=at or _now(), algorithm=algorithm,
-                              key_id=self.public.key_id, signature="")
-        return replace(unsigned, signature=base64.b64encode(self._key.sign(unsigned.message())).decode())
-
-    def sign_base(self, seq: int, prev_hash: str, algorithm: str, archive: str, at: str | None = None) -> Base:
-        unsigned = Base(seq=seq, prev_hash=prev_hash, at=at or _now(), algorithm=algorithm, archive=archive,
-                        key_id=self.public.key_id, signature="")
-        return replace(unsigned, signature=base64.b64encode(self._key.sign(unsigned.message())).decode())
-
-    def __repr__(self) -> str:
-        return f"SigningKey(key_id={self.public.key_id!r})"
-
-
-def _create_file(path: Path, data: bytes, mode: int) -> bool:
-    """Write `path` atomically unless it exists: a complete temporary file is hard-linked into
-    place (never replacing), as masking.keys does. False if another process created it first."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    try:
-        with os.fdopen(fd, "wb") as file:
-            if os.name == "posix":
-                os.fchmod(file.fileno(), mode)  # whatever the umask
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        try:
-            os.link(temporary, path)
-        except FileExistsError:
-            return False
-    finally:
-        temporary.unlink(missing_ok=True)
-    return True
 
 
 class CheckpointStore:
@@ -265,9 +76,21 @@ class CheckpointStore:
         self.created = False
 
     async def create(self) -> None:
+        """Create the table if missing (a table from before checkpoints named their chain gets the column)."""
         async with self.engine.begin() as conn:
             await conn.run_sync(metadata.create_all)
+            columns = await conn.run_sync(lambda c: {col["name"] for col in inspect(c).get_columns("audit_checkpoints")})
+        if "chain" not in columns:
+            with contextlib.suppress(SQLAlchemyError):  # another worker added it meanwhile
+                async with self.engine.begin() as conn:
+                    await conn.execute(text("ALTER TABLE audit_checkpoints ADD COLUMN chain VARCHAR(64) NOT NULL "
+                                            "DEFAULT ''"))
         self.created = True
+
+    async def exists(self) -> bool:
+        """Whether the checkpoint table is there (for `audit verify`, which never creates it)."""
+        async with self.engine.connect() as conn:
+            return bool(await conn.run_sync(lambda c: inspect(c).has_table("audit_checkpoints")))
 
     async def add(self, checkpoint: Checkpoint) -> Checkpoint:
         if not self.created:  # the database did not answer at start-up: create the table once it does
@@ -294,32 +117,58 @@ class CheckpointStore:
 
 
 class Checkpointer:
-    """Signs the newest committed record every `every` records or `seconds` seconds, whichever
-    comes first, checked after each commit (there is no timer: an idle store signs nothing new,
-    and `close` signs whatever is left). Writes run in a task of their own, so an append never
-    waits for a checkpoint."""
+    """Signs the newest committed record of chain `chain`: at a worker's first commit, then every
+    `every` records or `seconds` seconds, whichever comes first (see the module docstring).
+    Writes run in a task of their own, so an append never waits for a checkpoint."""
 
     def __init__(self, store: CheckpointStore, key: SigningKey, *, every: int = 100, seconds: float = 10.0,
-                 algorithm: str = "sha256") -> None:
+                 algorithm: str = "sha256", chain: str = "") -> None:
         if every < 1 or seconds <= 0:
             raise ValueError("checkpoints need every >= 1 record and seconds > 0")
         self.store, self.key, self.every, self.seconds, self.algorithm = store, key, every, seconds, algorithm
+        self.chain = chain  # settled by AuditStore.create from the store's audit_meta
         self.written = 0  # checkpoints written by this process
         self.error: str | None = None  # why the last write failed, until one succeeds
         self._newest: tuple[int, str] | None = None  # the newest record this process saw committed
         self._signed = 0  # the newest sequence number signed by this process
-        self._signed_at = time.monotonic()
+        self._signed_at = float("-inf")  # nothing signed yet: the first commit is due at once
         self._retry_at = 0.0
         self._task: asyncio.Task[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._closed = False
 
     def committed(self, seq: int, digest: str) -> None:
-        """Called by the audit writer after each commit (not awaited: it only starts a task)."""
+        """Called by the audit writer after each commit (not awaited: it starts a task or a timer)."""
         if self._newest is None or seq > self._newest[0]:
             self._newest = (seq, digest)
+        self._schedule()
+
+    def _schedule(self) -> None:
+        """Write a checkpoint now if one is due, else arm the timer for when it will be."""
+        if self._closed or self._newest is None or self._newest[0] <= self._signed:
+            self._cancel_timer()
+            return
+        if self._task is not None and not self._task.done():
+            return  # a write is in flight; it schedules again when it ends
         now = time.monotonic()
-        due = seq - self._signed >= self.every or now - self._signed_at >= self.seconds
-        if due and now >= self._retry_at and (self._task is None or self._task.done()):
-            self._task = asyncio.get_running_loop().create_task(self._write(), name="audit-checkpoint")
+        due = now if self._newest[0] - self._signed >= self.every else self._signed_at + self.seconds
+        due = max(due, self._retry_at)
+        loop = asyncio.get_running_loop()
+        if due <= now:
+            self._cancel_timer()
+            self._task = loop.create_task(self._write(), name="audit-checkpoint")
+        elif self._timer is None or self._timer.when() > loop.time() + (due - now):
+            self._cancel_timer()
+            self._timer = loop.call_later(due - now, self._fire)
+
+    def _fire(self) -> None:
+        self._timer = None
+        self._schedule()
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
     async def flush(self) -> Checkpoint | None:
         """Sign the newest committed record now, unless it is signed already."""
@@ -331,18 +180,23 @@ class Checkpointer:
         return await self._sign(*self._newest)
 
     async def _write(self) -> None:
-        if self._newest is not None and self._newest[0] > self._signed:
-            with contextlib.suppress(CheckpointUnavailable):  # logged; the next commit tries again
-                await self._sign(*self._newest)
+        try:
+            if self._newest is not None and self._newest[0] > self._signed:
+                with contextlib.suppress(CheckpointUnavailable):  # logged; tried again later
+                    await self._sign(*self._newest)
+        finally:
+            self._task = None
+            if not self._closed:
+                self._schedule()  # records committed while this write was in flight
 
     async def _sign(self, seq: int, digest: str) -> Checkpoint:
         try:
-            checkpoint = await self.store.add(self.key.sign_checkpoint(seq, digest, self.algorithm))
+            checkpoint = await self.store.add(self.key.sign_checkpoint(seq, digest, self.algorithm, self.chain))
         except Exception as exc:
             self.error = type(exc).__name__
             self._retry_at = time.monotonic() + RETRY_SECONDS
             log.error("audit checkpoint of record %s could not be written (%s); the records are committed, "
-                      "the next commit tries again", seq, self.error)
+                      "the writer tries again", seq, self.error)
             raise CheckpointUnavailable(f"checkpoint of record {seq} not written: {self.error}") from exc
         self._signed, self._signed_at, self.error = max(self._signed, seq), time.monotonic(), None
         self.written += 1
@@ -355,23 +209,12 @@ class Checkpointer:
         await self.store.ping()
 
     async def close(self) -> None:
-        """Sign what is left (a failure is logged, never raised), then dispose of the engine."""
+        """Stop the timer, sign what is left (a failure is logged, never raised), then dispose of the engine."""
+        self._closed = True
+        self._cancel_timer()
         try:
             await self.flush()
         except CheckpointUnavailable:
             pass
         finally:
             await self.store.close()
-
-
-def load_public_key(private_path: Path, given: Path | None = None) -> PublicKey | None:
-    """The public key to check signatures with: the file `given` (an auditor's own copy), else the
-    one exported beside the signing key, else the signing key's own; None if there is none."""
-    if given is not None:
-        return PublicKey.from_file(given)
-    exported = public_key_path(private_path)
-    if exported.exists():
-        return PublicKey.from_file(exported)
-    if Path(private_path).exists():
-        return SigningKey.from_file(private_path).public
-    return None

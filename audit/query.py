@@ -14,6 +14,14 @@ window, the indexed `at` and `application` columns, and LIKE patterns on the can
 superset. Python then decides exactly on the parsed record. A page examines at most
 `PAGE_SCAN_BUDGET` sequence numbers, so a reader with a narrow scope gets a short (even empty)
 page with `has_next` and a cursor to go on from, never an unbounded scan.
+
+A page must not tell a reader anything about records outside its scope, not even through its
+shape. So what a page answers (its records, `has_next`, its cursor) is a function of the records
+the scope and filter admit, of the caller's cursor, and of bounds that hold for every reader alike:
+for a reader without full scope the scanned range comes from the time filter alone (the `at`
+index over the whole trail), never from the application filter, whose bounds would say when an
+application outside the scope was last active; a page ends at a record it returns or at the
+edge of its scan budget (`hi - budget + 1`), never at a position set by the rows SQL returned.
 """
 
 from __future__ import annotations
@@ -33,7 +41,10 @@ from schema.catalog import Catalog
 
 FULL_SCOPE_ROLES = frozenset({"AUDITOR", "PLATFORM_ADMIN"})  # application roles that read every record
 WINDOW = 2000  # sequence numbers one SQL query covers (bounds the rows held in memory)
-PAGE_SCAN_BUDGET = 100_000  # sequence numbers one page may examine before it answers
+# Sequence numbers one page may examine before it answers: at most ten window queries on the audit
+# store, on which every data request depends (its record is committed before the answer leaves).
+PAGE_SCAN_BUDGET = 20_000
+WEBHOOK_LABEL = "webhook:"  # `fields` key of a change to a department's webhook: webhook:<department>
 MAX_PAGE = 200
 CHINA = timezone(timedelta(hours=8), "CST")  # dates and times without an offset are China Standard Time
 # Record maps keyed by coordinate (or by a `check:` / `unmask:` label before it, or, for policy
@@ -75,6 +86,8 @@ class Scope:
             return True
         if record.get("department") == self.department:
             return True
+        if self.department is not None and f"{WEBHOOK_LABEL}{self.department}" in _keys(record.get("fields")):
+            return True  # where the department's own slice is pushed, and who changed it
         if not self.resources.isdisjoint(_keys(record.get("rows"))):
             return True
         touched = touched_keys(record)
@@ -178,6 +191,7 @@ class StoredRecord:
             self.seq, json.dumps(self.hash), json.dumps(self.prev_hash), self.body)
 
     def csv_row(self) -> list[str]:
+        """The flattened record; a cell a spreadsheet would read as a formula is quoted (`_cell`)."""
         r = self.record
         flat = {
             **{k: "" if r.get(k) is None else str(r.get(k)) for k in CSV_COLUMNS},
@@ -186,7 +200,16 @@ class StoredRecord:
             "grants": ";".join(r.get("grants") or ()),
             "seq": str(self.seq), "hash": self.hash,
         }
-        return [flat[k] for k in CSV_COLUMNS]
+        return [_cell(flat[k]) for k in CSV_COLUMNS]
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(text: str) -> str:
+    """A CSV cell an auditor's spreadsheet will not run: a value starting with a formula character
+    (a claimed operator name such as `=HYPERLINK(...)`) gets a leading apostrophe (OWASP CSV injection)."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 @dataclass(frozen=True)
@@ -220,55 +243,61 @@ class AuditReader:
             return int((await conn.execute(select(func.max(audit_records.c.seq)))).scalar_one() or 0)
 
     async def page(self, scope: Scope, flt: AuditFilter, *, first: int, before: int | None = None,
-                   budget: int = PAGE_SCAN_BUDGET) -> Page:
-        """Newest first: up to `first` records with seq < `before`."""
-        bounds = await self._bounds(flt)
+                   budget: int | None = None) -> Page:
+        """Newest first: up to `first` records with seq < `before`, examining at most `budget`
+        sequence numbers. The cursor is the seq of the last record returned, or, when the budget
+        ran out first, the lowest seq examined: never a position only out-of-scope records set."""
+        budget = PAGE_SCAN_BUDGET if budget is None else budget
+        bounds = await self._bounds(self._indexed(flt, by_application=scope.everything))
         if bounds is None:
             return Page([], False, None)
         lo, hi = bounds
         if before is not None:
             hi = min(hi, before - 1)
+        if hi < lo:
+            return Page([], False, None)
+        start = max(lo, hi - budget + 1)
         found: list[StoredRecord] = []
-        async for reached, matched in self._walk(scope, flt, lo, hi, descending=True, chunk=first + 1):
+        async for matched in self._walk(scope, flt, start, hi, descending=True, chunk=first + 1):
             found.extend(matched)
             if len(found) > first:
                 return Page(found[:first], True, found[first - 1].seq)
-            if hi - reached + 1 >= budget and reached > lo:
-                return Page(found, True, reached)
+        if start > lo:
+            return Page(found, True, start)
         return Page(found, False, found[-1].seq if found else None)
 
     async def stream(self, scope: Scope, flt: AuditFilter, *, after: int = 0) -> AsyncIterator[StoredRecord]:
-        """Oldest first, every admissible record with seq > `after`, a window at a time."""
-        bounds = await self._bounds(flt)
+        """Oldest first, every admissible record with seq > `after`, a window at a time. (Only
+        records leave, so the indexed bounds may use every indexed condition.)"""
+        bounds = await self._bounds(self._indexed(flt, by_application=True))
         if bounds is None:
             return
         lo, hi = max(bounds[0], after + 1), bounds[1]
-        async for _reached, matched in self._walk(scope, flt, lo, hi, descending=False, chunk=self.window):
+        async for matched in self._walk(scope, flt, lo, hi, descending=False, chunk=self.window):
             for stored in matched:
                 yield stored
 
-    async def batch(self, scope: Scope, *, after: int, limit: int, budget: int = PAGE_SCAN_BUDGET) -> Batch:
+    async def batch(self, scope: Scope, *, after: int, limit: int, budget: int | None = None) -> Batch:
         """Oldest first, up to `limit` admissible records with seq > `after`; `through` says how
-        far the batch answers for (a delivery cursor may move there once the batch is acknowledged).
-        Sequence numbers are committed in order, so nothing can later appear at or below the tail read here."""
+        far the batch answers for (a delivery cursor may move there once the batch is acknowledged):
+        the last record, or the edge of the budget, or the tail. Sequence numbers are committed in
+        order, so nothing can later appear at or below the tail read here."""
+        budget = PAGE_SCAN_BUDGET if budget is None else budget
         tail = await self.tail()
         found: list[StoredRecord] = []
         if tail <= after:
             return Batch(found, after + 1, after)
-        async for reached, matched in self._walk(scope, AuditFilter(), after + 1, tail, descending=False,
-                                                 chunk=limit):
+        end = min(tail, after + budget)
+        async for matched in self._walk(scope, AuditFilter(), after + 1, end, descending=False, chunk=limit):
             for stored in matched:
                 found.append(stored)
                 if len(found) == limit:
                     return Batch(found, after + 1, stored.seq)
-            if reached - after >= budget and reached < tail:
-                return Batch(found, after + 1, reached)
-        return Batch(found, after + 1, tail)
+        return Batch(found, after + 1, end)
 
-    async def _bounds(self, flt: AuditFilter) -> tuple[int, int] | None:
+    async def _bounds(self, conditions: list[ColumnElement[bool]]) -> tuple[int, int] | None:
         """The smallest and largest seq that pass the indexed conditions (exact, whatever the
         order in which records were stamped and committed)."""
-        conditions = self._indexed(flt)
         query = select(func.min(audit_records.c.seq), func.max(audit_records.c.seq))
         if conditions:
             query = query.where(and_(*conditions))
@@ -277,12 +306,12 @@ class AuditReader:
         return None if lo is None else (int(lo), int(hi))
 
     async def _walk(self, scope: Scope, flt: AuditFilter, lo: int, hi: int, *, descending: bool,
-                    chunk: int) -> AsyncIterator[tuple[int, list[StoredRecord]]]:
-        """Scan [lo, hi] a window at a time; yield (the seq examined up to, the admissible records
-        found since the last yield, in scan order). Each query opens its own connection, so a slow
-        consumer of the stream holds no database connection."""
+                    chunk: int) -> AsyncIterator[list[StoredRecord]]:
+        """Scan [lo, hi] a window at a time, to its end; yield the admissible records found since
+        the last yield, in scan order (the caller stops early by not asking for more). Each query
+        opens its own connection, so a slow consumer of the stream holds no database connection."""
         c = audit_records.c
-        conditions = [*self._indexed(flt), *_prefilter(scope, flt, self.catalog)]
+        conditions = [*self._indexed(flt, by_application=True), *_prefilter(scope, flt, self.catalog)]
         position = hi if descending else lo
         while lo <= position <= hi:
             start, end = (max(lo, position - self.window + 1), position) if descending else \
@@ -298,18 +327,20 @@ class AuditReader:
                 record = json.loads(row.body)
                 if scope.admits(record) and flt.admits(record, self._resource_of):
                     matched.append(StoredRecord(int(row.seq), row.hash, row.prev_hash, row.body, record))
-            yield reached, matched
+            yield matched
             position = reached - 1 if descending else reached + 1
 
     @staticmethod
-    def _indexed(flt: AuditFilter) -> list[ColumnElement[bool]]:
+    def _indexed(flt: AuditFilter, *, by_application: bool) -> list[ColumnElement[bool]]:
+        """Conditions on the indexed columns. `by_application` False leaves the application out:
+        for bounds a reader without full scope sees, which must not depend on records it cannot."""
         c = audit_records.c
         conditions: list[ColumnElement[bool]] = []
         if flt.since is not None:
             conditions.append(c.at >= flt.since)
         if flt.until is not None:
             conditions.append(c.at < flt.until)
-        if flt.application is not None:
+        if flt.application is not None and by_application:
             conditions.append(c.application == flt.application)
         return conditions
 
@@ -331,7 +362,7 @@ def _prefilter(scope: Scope, flt: AuditFilter, catalog: Catalog) -> list[ColumnE
         return contains(f'{_json(name)[1:]}:')
 
     if not scope.everything and scope.department is not None:
-        conditions.append(or_(member("department", scope.department),
+        conditions.append(or_(member("department", scope.department), key(f"{WEBHOOK_LABEL}{scope.department}"),
                               *(key(c) for c in sorted(scope.coordinates)), *(key(r) for r in sorted(scope.resources))))
     for name in ("department", "operation", "outcome", "purpose"):
         if getattr(flt, name) is not None:

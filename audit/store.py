@@ -23,15 +23,16 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import secrets
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Column, Integer, MetaData, String, Table, Text, delete, func, select, text
+from sqlalchemy import Column, Integer, MetaData, String, Table, Text, delete, func, inspect, select, text
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from audit.chain import ALGORITHMS, GENESIS, VerifyReport, Walk, chain_hash, hasher
+from audit.chain import ALGORITHMS, GENESIS, VerifyReport, Walk, base_problem, chain_hash, hasher
 from audit.checkpoints import Base, Checkpoint, Checkpointer, PublicKey
 from audit.record import AuditRecord
 
@@ -53,7 +54,8 @@ audit_records = Table(
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
 )
-# One row per fact: "hash" → the chain's algorithm (written when the store is created);
+# One row per fact: "hash" → the chain's algorithm and "chain" → the chain's random id (both written
+# when the store is created);
 # "base" → the signed Base (JSON) once records were archived and removed (audit.archive).
 audit_meta = Table(
     "audit_meta",
@@ -106,6 +108,7 @@ class AuditStore:
         self.max_group = max_group
         self.commits = 0  # transactions committed by this store (records / commits = mean group size)
         self.algorithm = algorithm or "sha256"  # settled by `create` from the store's audit_meta
+        self.chain = ""  # the chain's random id, settled by `create` (signed in every checkpoint and base)
         self.checkpointer = checkpointer
         self._wanted = algorithm
         self._hash = hasher(self.algorithm)
@@ -121,7 +124,7 @@ class AuditStore:
         Raises AuditConfigError if the store's algorithm is not the wanted one."""
         async with self.engine.begin() as conn:
             await conn.run_sync(metadata.create_all)
-        for _ in range(2):  # a second round when another worker recorded the algorithm first
+        for _ in range(2):  # a second round when another worker recorded the algorithm or the chain id first
             try:
                 async with self.engine.begin() as conn:
                     stored = await _meta(conn, "hash")
@@ -130,6 +133,10 @@ class AuditStore:
                         stored = "sha256" if has_rows else self._wanted
                         if stored is not None:
                             await conn.execute(audit_meta.insert().values(name="hash", value=stored))
+                    chain = await _meta(conn, "chain")
+                    if chain is None:
+                        chain = secrets.token_hex(16)
+                        await conn.execute(audit_meta.insert().values(name="chain", value=chain))
                 break
             except IntegrityError:
                 continue
@@ -141,9 +148,10 @@ class AuditStore:
                 f"chain keeps the algorithm it was created with. Set GATEWAY_AUDIT_HASH={stored}, or archive this "
                 "store and point GATEWAY_AUDIT_URL at a new one")
         self.algorithm = stored or self._wanted or "sha256"
+        self.chain = chain or ""
         self._hash = hasher(self.algorithm)
         if self.checkpointer is not None:
-            self.checkpointer.algorithm = self.algorithm
+            self.checkpointer.algorithm, self.checkpointer.chain = self.algorithm, self.chain
 
     async def append(self, record: AuditRecord) -> int:
         """Commit one record durably and return its sequence number; raises AuditUnavailable
@@ -250,11 +258,22 @@ class AuditStore:
         """The signed base, once records were archived and removed; None while the chain starts
         at the genesis."""
         async with self.engine.connect() as conn:
+            if not await conn.run_sync(lambda c: inspect(c).has_table("audit_meta")):
+                return None  # a store from before audit_meta was never archived
             return await _read_base(conn)
 
-    async def stored_algorithm(self) -> str:
+    async def exists(self) -> bool:
+        """Whether the audit table is there (`audit verify` reads a store without creating one)."""
         async with self.engine.connect() as conn:
-            return await _meta(conn, "hash") or "sha256"
+            return bool(await conn.run_sync(lambda c: inspect(c).has_table("audit_records")))
+
+    async def identity(self) -> tuple[str, str]:
+        """The chain's algorithm and id as the store recorded them (a store from before they were
+        recorded: SHA-256, and no id)."""
+        async with self.engine.connect() as conn:
+            if not await conn.run_sync(lambda c: inspect(c).has_table("audit_meta")):
+                return "sha256", ""
+            return await _meta(conn, "hash") or "sha256", await _meta(conn, "chain") or ""
 
     async def rows(self, first: int = 1, last: int | None = None) -> AsyncIterator[StoredRow]:
         """The stored rows from sequence number `first` (to `last`), in order (streamed)."""
@@ -286,16 +305,17 @@ class AuditStore:
             if checkpoints is None:
                 checkpoints = await self.checkpointer.store.all()
             public_key = public_key or self.checkpointer.key.public
-        async with self.engine.connect() as conn:
-            algorithm = await _meta(conn, "hash") or "sha256"
-            base = await _read_base(conn)
+        algorithm, chain = await self.identity()
+        base = await self.base()
         seq, prev = 1, GENESIS
         if base is not None:
-            problem = _base_problem(base, algorithm, public_key)
+            problem = base_problem(base, algorithm, chain, public_key)
             if problem is not None:
-                return VerifyReport(0, base.seq, problem, algorithm=algorithm, first=base.seq, last=base.seq - 1)
+                return VerifyReport(0, base.seq, problem, algorithm=algorithm, first=base.seq, last=base.seq - 1,
+                                    chain=chain)
             seq, prev = base.seq, base.prev_hash
-        walk = Walk(algorithm, seq=seq, prev=prev, checkpoints=checkpoints or (), public_key=public_key, keep=keep)
+        walk = Walk(algorithm, seq=seq, prev=prev, chain=chain, checkpoints=checkpoints or (), public_key=public_key,
+                    keep=keep, base=base)
         if not walk.failed:
             async for row in self.rows(seq):
                 if not walk.step(row.seq, row.prev_hash, row.hash, row.body):
@@ -351,17 +371,6 @@ def _chain(tail: tuple[int, str], group: list[tuple[AuditRecord, bytes]],
                      "body": body.decode(), "prev_hash": prev, "hash": digest})
         prev = digest
     return rows, (seq, prev)
-
-
-def _base_problem(base: Base, algorithm: str, public_key: PublicKey | None) -> str | None:
-    what = f"the signed base of the chain (records before {base.seq} archived in {base.archive}, removed {base.at})"
-    if public_key is None:
-        return f"{what} cannot be checked: no public key was given"
-    if not public_key.verify(base):
-        return f"{what} does not carry a valid signature of the audit signing key {public_key.key_id}"
-    if base.algorithm != algorithm:
-        return f"{what} signs a {base.algorithm} chain, but the chain is {algorithm}"
-    return None
 
 
 async def _meta(conn: AsyncConnection, name: str) -> str | None:

@@ -132,45 +132,64 @@ def audit_verify(
         "--archive", help="An exported archive to check offline (repeatable). With --data-dir the store is checked "
         "too, and both as one chain.")] = None,
     public_key: Annotated[Optional[Path], typer.Option(
-        "--public-key", help="The audit signing public key, PEM or base64 (default: audit-signing.pub beside the "
-        "signing key).")] = None,
+        "--public-key", help="Pin the audit signing public key, PEM or base64: your own copy, so that a key replaced "
+        "in the data directory cannot vouch for anything (default: audit-signing.pub beside the signing key).")] = None,
+    no_checkpoints: Annotated[bool, typer.Option(
+        "--no-checkpoints", help="Check the chain alone, without the checkpoint database (e.g. when it is lost): the "
+        "chain cannot show a rewrite with fresh hashes or a cut-off end.")] = False,
 ) -> None:
     """Check the audit trail (hash chain and signed checkpoints), or archives offline; exit 1 naming the first bad record."""
-    from audit import AuditStore
-    from audit.archive import Together, describe, verify_together
-    from audit.checkpoints import CheckpointStore, load_public_key
+    from audit.archive import describe, verify_together
+    from audit.checkpoints import find_public_key
+    from audit.trail import Outcome, verify_data
     from gateway.runtime import make_engine
 
     settings = _settings(data_dir)
+    offline = bool(archive) and data_dir is None
     try:
-        key = load_public_key(settings.audit_signing_key_path, public_key)
+        key, source = find_public_key(settings.audit_signing_key_path, public_key)
+        local = None if offline or public_key is None else find_public_key(settings.audit_signing_key_path)
     except ValueError as exc:
         print(str(exc), file=sys.stderr)
         raise typer.Exit(code=1) from None
-    print(f"audit signing key {key.key_id} (Ed25519):\n{key.pem().rstrip()}" if key else
-          "no audit signing key found: signed checkpoints cannot be checked (give --public-key)")
+    if key is None:
+        print("no audit signing key found: signed checkpoints cannot be checked (give --public-key)")
+    else:
+        print(f"audit signing key {key.key_id} (Ed25519; key id = fingerprint: SHA-256 of the raw key, first 16 hex "
+              f"digits), read from {source}:\n{key.pem().rstrip()}")
+        if public_key is None:
+            print("note: this key was read from the data directory, where whoever can replace it could make forged "
+                  "checkpoints verify; for an independent check, pin your own copy with --public-key FILE")
+        elif local is not None and local[0] is not None and local[0].key_id != key.key_id:
+            print(f"warning: the data directory's key ({local[1]}) is {local[0].key_id}, not the pinned key "
+                  f"{key.key_id}: anything signed with it fails")
 
-    async def run() -> Together:
-        if archive and data_dir is None:  # offline: no database needed
-            return await verify_together(archive, None, key)
-        store = AuditStore(make_engine(settings.audit_url))
-        checkpoints = CheckpointStore(make_engine(settings.audit_checkpoint_url))
-        try:
-            await store.create()
-            await checkpoints.create()
-            return await verify_together(archive or [], store, key, await checkpoints.all())
-        finally:
-            await store.close()
-            await checkpoints.close()
+    async def run() -> Outcome:
+        if offline:  # no database needed
+            return Outcome(await verify_together(archive or [], None, key))
+        return await verify_data(settings.audit_url, None if no_checkpoints else settings.audit_checkpoint_url,
+                                 archive or [], key, every=settings.audit_checkpoint_every,
+                                 seconds=settings.audit_checkpoint_seconds, engine=make_engine)
 
-    together = asyncio.run(run())
-    for piece in together.pieces:
+    outcome = asyncio.run(run())
+    for piece in outcome.together.pieces:
         print(describe(piece))
-    if together.ok:
-        print(f"audit trail holds: {together.records} records verified")
+    for warning in outcome.warnings:
+        print(warning)
+    if outcome.ok:
+        if not outcome.records:
+            print("audit trail: no records yet, nothing to verify")
+        elif no_checkpoints and not offline:
+            print(f"audit chain holds: {outcome.records} records verified by the chain alone (no checkpoints checked)")
+        else:
+            print(f"audit trail holds: {outcome.records} records verified")
         return
-    held = sum(p.report.records for p in together.pieces)
-    print(f"audit trail broken at record {together.first_bad}: {together.problem} ({held} records hold before it)")
+    together = outcome.together
+    if not together.ok:
+        held = sum(p.report.records for p in together.pieces)
+        print(f"audit trail broken at record {together.first_bad}: {together.problem} ({held} records hold before it)")
+    else:
+        print(f"audit trail not verified: {outcome.problem}")
     raise typer.Exit(code=1)
 
 
@@ -215,35 +234,79 @@ def audit_archive(
         print(f"nothing archived: {result.reason}")
         return
     print(f"archived records {result.first}–{result.last} ({result.records} records) to {result.path}")
-    print(f"archive verified: signed checkpoint of record {result.last}")
+    print(f"archive verified: its signed seal covers records {result.first}–{result.last}")
     print(result.reason + (f"; audit record {result.retention_seq} (audit.retention) notes it" if result.removed else ""))
 
 
+AuditOperator = Annotated[str, typer.Option("--operator", help="Who runs it, by real-name id: a registered, active "
+                                            "operator (audited).")]
+
+
+async def _audit_operator(stores, operator: str) -> str:  # type: ignore[no-untyped-def]
+    """The operator's id if registered and active; otherwise exit 2 saying so (nothing is done)."""
+    from store.repository import load_principals
+
+    known = (await load_principals(stores.store)).operators.get(operator.strip())
+    if known is None or not known.active:
+        print(f"refused: {operator!r} is not a registered, active operator (--operator): audit operations are "
+              "audited by real name", file=sys.stderr)
+        raise typer.Exit(code=2)
+    return str(known.id)
+
+
 @audit_app.command("subject")
-def audit_subject(key: str, data_dir: DataDir = None) -> None:
-    """The pseudonym under which audit records name a person (ID number) or an enterprise (credit code)."""
+def audit_subject(
+    key: Annotated[str, typer.Argument(help="The ID number or credit code; - reads it from standard input, so it "
+                                       "stays out of the process list and the shell history.")],
+    operator: AuditOperator,
+    data_dir: DataDir = None,
+) -> None:
+    """The pseudonym under which audit records name a person (ID number) or an enterprise (credit code).
+
+    Audited (operation audit.subject, the operator and the pseudonym; never the key) before it is printed.
+    """
+    import uuid
+    from datetime import UTC, datetime
+
+    from audit import AuditRecord
     from audit.subjects import LABEL, subject_pseudonym
+    from gateway import admin
     from gateway.errors import RequestRefused
     from masking import KeyRing
     from resolvers.entities import normalize_key
     from schema.catalog import Entity
 
     settings = _settings(data_dir)
+    if key == "-":
+        key = sys.stdin.readline().strip()
+    normalized = None
     for entity in Entity:  # an all-digit credit code exists too: try both kinds
         try:
             normalized = normalize_key(entity, key)
+            break
         except RequestRefused:
             continue
-        print(subject_pseudonym(KeyRing.from_file(settings.masking_key_path).derive(LABEL), normalized))
-        return
-    print("not a valid ID number (GB 11643) or credit code (GB 32100)", file=sys.stderr)
-    raise typer.Exit(code=1)
+    if normalized is None:
+        print("not a valid ID number (GB 11643) or credit code (GB 32100)", file=sys.stderr)
+        raise typer.Exit(code=1)
+    pseudonym = subject_pseudonym(KeyRing.from_file(settings.masking_key_path).derive(LABEL), normalized)
+
+    async def record() -> None:
+        async with admin.open_stores(settings) as stores:
+            who = await _audit_operator(stores, operator)
+            await stores.audit.append(AuditRecord(  # before the pseudonym is shown; not shown if this fails
+                request_id=uuid.uuid4().hex, at=datetime.now(UTC).isoformat(), operation="audit.subject",
+                outcome="SERVED", operator=who, subjects=[pseudonym], client="cli"))
+
+    asyncio.run(record())
+    print(pseudonym)
 
 
 @audit_app.command("export")
 def audit_export(
     fmt: Annotated[ExportFormat, typer.Option("--format", help="ndjson: one stored row a line (seq, hash, prev_hash, "
                                               "record), verifiable offline; csv: one flattened record a row.")],
+    operator: AuditOperator,
     start: Annotated[Optional[str], typer.Option("--from", help="From this ISO date or datetime, inclusive "
                                                  "(China Standard Time without an offset).")] = None,
     end: Annotated[Optional[str], typer.Option("--to", help="Up to this ISO date or datetime, inclusive.")] = None,
@@ -252,10 +315,13 @@ def audit_export(
     as_application: Annotated[Optional[str], typer.Option(
         "--as", help="Export what this application may read (its department's use and its resources' use; every "
         "record for an auditor). Without it: every record (an operator's tool).")] = None,
-    out: Annotated[Optional[Path], typer.Option("--out", help="Write to this file (default: standard output).")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", help="Write to this file, created readable by its owner "
+                                                "only (default: standard output).")] = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Export audit records, oldest first, streaming; the export is itself audited (operation audit.export)."""
+    """Export audit records, oldest first, streaming; the export is itself audited (operation audit.export,
+    naming the operator, the scope and the filter)."""
+    import os
     import uuid
     from datetime import UTC, datetime
 
@@ -273,21 +339,29 @@ def audit_export(
 
     async def run() -> int:
         async with admin.open_stores(settings) as stores:
+            who = await _audit_operator(stores, operator)
             scope, caller = Scope.full(), None
             if as_application is not None:
                 caller = await load_application(stores.store, as_application)
-                if caller is None:
-                    print(f"audit export: no application {as_application!r}", file=sys.stderr)
+                if caller is None or not caller.active:
+                    state = "no application" if caller is None else "inactive application"
+                    print(f"audit export: {state} {as_application!r}", file=sys.stderr)
                     raise typer.Exit(code=2)
                 scope = Scope.of_application(stores.catalog, caller.role, caller.department)
+            given = {"format": fmt.value, "scope": "everything" if scope.everything else f"department:{scope.department}",
+                     "from": flt.since, "to": flt.until, "application": flt.application, "department": flt.department}
             await stores.audit.append(AuditRecord(  # before any record leaves; none leaves if this fails
                 request_id=uuid.uuid4().hex, at=datetime.now(UTC).isoformat(), operation="audit.export",
                 outcome="SERVED", application=caller.id if caller else None,
-                department=caller.department if caller else None, client="cli"))
+                department=caller.department if caller else None, operator=who, client="cli",
+                fields={f"export:{k}": v[:200] for k, v in given.items() if v is not None}))
             reader = AuditReader(stores.audit.engine, stores.catalog)
             if out is None:
                 return await export(reader, scope, flt, fmt.value, sys.stdout)
-            with out.open("w", encoding="utf-8", newline="") as handle:
+            # Owner-only from its creation (an existing file is truncated and narrowed to 0600 too).
+            descriptor = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o600)
+            os.fchmod(descriptor, 0o600)
+            with open(descriptor, "w", encoding="utf-8", newline="") as handle:
                 return await export(reader, scope, flt, fmt.value, handle)
 
     count = asyncio.run(run())
@@ -301,19 +375,24 @@ audit_app.add_typer(webhook_app, name="webhook")
 @webhook_app.command("set")
 def webhook_set(
     department: Annotated[str, typer.Argument(help="The department's code.")],
-    url: Annotated[str, typer.Argument(help="http(s) URL that receives the signed NDJSON posts.")],
+    url: Annotated[str, typer.Argument(help="https URL, on a public address, that receives the signed NDJSON posts.")],
+    operator: AuditOperator,
     secret: Annotated[Optional[str], typer.Option("--secret", help="HMAC key of the signature, at least 16 "
                                                   "characters (default: one is generated and printed).")] = None,
     skip_history: Annotated[bool, typer.Option(
         "--skip-history", help="Start from the next record instead of the department's whole slice (or, for a "
         "webhook already set, instead of where it stands).")] = False,
+    allow_insecure: Annotated[bool, typer.Option(
+        "--allow-insecure", help="Also accept http and hosts on loopback, private or link-local addresses (a "
+        "receiver on this machine or a trusted private network).")] = False,
     data_dir: DataDir = None,
 ) -> None:
-    """Register or replace DEPARTMENT's webhook (a replaced one keeps its delivery cursor)."""
+    """Register or replace DEPARTMENT's webhook (a replaced one keeps its delivery cursor); audited."""
     from gateway.push import WebhookError, register_webhook
 
     try:
-        in_force = asyncio.run(register_webhook(_settings(data_dir), department, url, secret, skip_history))
+        in_force = asyncio.run(register_webhook(_settings(data_dir), department, url, secret, skip_history,
+                                                operator=operator, allow_insecure=allow_insecure))
     except WebhookError as exc:
         print(f"refused: {exc}", file=sys.stderr)
         raise typer.Exit(code=1) from None
@@ -334,11 +413,16 @@ def webhook_list(data_dir: DataDir = None) -> None:
 
 
 @webhook_app.command("remove")
-def webhook_remove(department: str, data_dir: DataDir = None) -> None:
-    """Stop pushing to DEPARTMENT's webhook and forget its delivery cursor."""
-    from gateway.push import unregister_webhook
+def webhook_remove(department: str, operator: AuditOperator, data_dir: DataDir = None) -> None:
+    """Stop pushing to DEPARTMENT's webhook and forget its delivery cursor; audited."""
+    from gateway.push import WebhookError, unregister_webhook
 
-    if not asyncio.run(unregister_webhook(_settings(data_dir), department)):
+    try:
+        removed = asyncio.run(unregister_webhook(_settings(data_dir), department, operator=operator))
+    except WebhookError as exc:
+        print(f"refused: {exc}", file=sys.stderr)
+        raise typer.Exit(code=1) from None
+    if not removed:
         print(f"no webhook for {department}", file=sys.stderr)
         raise typer.Exit(code=1)
     print(f"removed the webhook of {department}")

@@ -4,7 +4,8 @@ pushed to the provider and the consumer; docs/audit-access.md).
     every GATEWAY_AUDIT_PUSH_SECONDS, for each department with a webhook, concurrently:
         claim its lease ─ none: another worker is pushing it, or it is backing off
         read the records of its scope after its cursor (audit.query.AuditReader.batch)
-        POST them as NDJSON, signed with its secret
+        POST them as NDJSON, signed with its secret (over the version, a timestamp, the
+        department, the sequence range and the body: `signed_payload`)
             2xx      → move the cursor to the end of the batch, read the next batch
             anything → keep the cursor; retry after interval · 2^failures (capped)
         release the lease
@@ -14,6 +15,10 @@ more than once (a receiver dedupes on `seq`). Cursor, failures and lease live in
 store (`audit_webhooks`), so a restart resumes after the last acknowledged batch and several
 workers never post the same batch at once. The pusher is one task on the event loop that only
 awaits the stores and the receivers: requests are never kept waiting for it.
+
+Registration (`register_webhook`) takes https URLs to public addresses only, unless the operator
+registering it says `allow_insecure` (a receiver on the local machine or on a private network,
+such as a government extranet); it names a registered, active operator, and is audited.
 """
 
 from __future__ import annotations
@@ -22,12 +27,14 @@ import asyncio
 import contextlib
 import hashlib
 import hmac
+import ipaddress
 import logging
 import os
 import secrets
 import socket
 import time
 import uuid
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -38,7 +45,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from audit import AuditRecord, AuditStore
-from audit.query import AuditReader, Batch, Scope
+from audit.query import WEBHOOK_LABEL, AuditReader, Batch, Scope
 from gateway import admin
 from gateway.settings import Settings
 from store import repository
@@ -47,17 +54,43 @@ if TYPE_CHECKING:
     from gateway.runtime import Runtime
 
 log = logging.getLogger(__name__)
-SIGNATURE_HEADER = "X-Gateway-Signature"  # hex HMAC-SHA256 of the body, keyed with the department's secret
+SIGNATURE_HEADER = "X-Gateway-Signature"  # v1=<hex HMAC-SHA256 of signed_payload>, keyed with the department's secret
+TIMESTAMP_HEADER = "X-Gateway-Timestamp"  # Unix seconds when the post was signed (receivers refuse stale ones)
 RANGE_HEADER = "X-Gateway-Seq-Range"  # first-last: the batch holds every record of the scope in that range
 DEPARTMENT_HEADER = "X-Gateway-Department"
+SIGNATURE_VERSION = "v1"
+REPLAY_WINDOW = 300  # seconds a receiver should accept a post's timestamp either side of its clock
 LEASE_SECONDS = 120.0  # longer than one department's turn: MAX_BATCHES posts of at most TIMEOUT each
 MAX_BATCHES = 10  # posts per department per turn, so one busy department does not hold its lease for long
 TIMEOUT = 10.0  # seconds a receiver has to answer one post
 
 
-def sign(secret: str, body: bytes) -> str:
-    """The signature a receiver recomputes to know the post came from the gateway, unaltered."""
-    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def signed_payload(timestamp: int, department: str, seq_range: str, body: bytes) -> bytes:
+    """What the signature covers: the headers a receiver acts on as well as the body, so that a
+    post cannot be replayed later (timestamp), to another department's receiver, or as another range."""
+    return f"{SIGNATURE_VERSION}\n{timestamp}\n{department}\n{seq_range}\n".encode() + body
+
+
+def sign(secret: str, timestamp: int, department: str, seq_range: str, body: bytes) -> str:
+    """The `X-Gateway-Signature` value a receiver recomputes to know the post came from the gateway, unaltered."""
+    digest = hmac.new(secret.encode(), signed_payload(timestamp, department, seq_range, body), hashlib.sha256)
+    return f"{SIGNATURE_VERSION}={digest.hexdigest()}"
+
+
+def verify(secret: str, headers: Mapping[str, str], body: bytes, *, now: float | None = None,
+           window: float = REPLAY_WINDOW) -> bool:
+    """The receiver's check (docs/audit-access.md), for receivers written in Python and for tests:
+    the signature holds over the headers and the body, and the timestamp is within `window` seconds."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    try:
+        timestamp = int(lowered.get(TIMESTAMP_HEADER.lower(), ""))
+    except ValueError:
+        return False
+    if abs((time.time() if now is None else now) - timestamp) > window:
+        return False
+    expected = sign(secret, timestamp, lowered.get(DEPARTMENT_HEADER.lower(), ""),
+                    lowered.get(RANGE_HEADER.lower(), ""), body)
+    return hmac.compare_digest(expected, lowered.get(SIGNATURE_HEADER.lower(), ""))
 
 
 @dataclass(frozen=True)
@@ -152,10 +185,12 @@ class AuditPusher:
     async def _post(self, webhook: repository.Webhook, batch: Batch) -> str | None:
         """Post one batch; None when the receiver acknowledged it (2xx), else what went wrong."""
         body = "".join(stored.ndjson() + "\n" for stored in batch.records).encode()
+        timestamp, seq_range = int(time.time()), f"{batch.first}-{batch.through}"
         headers = {
             "Content-Type": "application/x-ndjson",
-            SIGNATURE_HEADER: sign(webhook.secret, body),
-            RANGE_HEADER: f"{batch.first}-{batch.through}",
+            SIGNATURE_HEADER: sign(webhook.secret, timestamp, webhook.department, seq_range, body),
+            TIMESTAMP_HEADER: str(timestamp),
+            RANGE_HEADER: seq_range,
             DEPARTMENT_HEADER: webhook.department,
         }
         try:
@@ -189,41 +224,95 @@ async def start_pusher(runtime: Runtime) -> AuditPusher | None:
     return pusher
 
 
-# Registration (the command line: `gateway audit webhook set|list|remove`). Each change is audited:
-# where a department's audit slice goes is itself a security decision.
+# Registration (the command line: `gateway audit webhook set|list|remove`). Each change names its
+# operator and is audited: where a department's audit slice goes is itself a security decision.
 
 MIN_SECRET = 16
+Resolver = Callable[[str, int], Awaitable[list[str]]]  # host, port → the addresses it resolves to now
 
 
 class WebhookError(ValueError):
     """A webhook the platform refuses; the message says what to send instead."""
 
 
+async def _resolve(host: str, port: int) -> list[str]:
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError:
+        return []
+    return sorted({str(info[4][0]) for info in infos})
+
+
+def _public(address: str) -> bool:
+    """A unicast address on the internet: not loopback, private, link-local (169.254.169.254, the
+    cloud metadata service), shared, reserved, documentation, unspecified or multicast."""
+    ip = ipaddress.ip_address(address.split("%")[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+async def check_url(url: str, *, allow_insecure: bool = False, resolve: Resolver | None = None) -> str:
+    """The URL as it will be stored, or WebhookError: https, no credentials in it, and a host that
+    is, or resolves now only to, public addresses; `allow_insecure` admits http and any host."""
+    url = url.strip()
+    parsed = urlsplit(url)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise WebhookError("the URL must be https:// with a host")
+    if parsed.username is not None or parsed.password is not None:
+        raise WebhookError("put no credentials in the URL (it is listed by `webhook list`); the signature "
+                           "authenticates the gateway to the receiver")
+    if allow_insecure:
+        return url
+    if parsed.scheme != "https":
+        raise WebhookError("the URL must be https:// (http only with --allow-insecure, for a receiver on this "
+                           "machine or a trusted private network)")
+    try:
+        port = parsed.port or 443
+    except ValueError:
+        raise WebhookError("the URL's port is not a number") from None
+    host = parsed.hostname
+    try:
+        addresses = [str(ipaddress.ip_address(host.split("%")[0]))]
+    except ValueError:
+        addresses = await (resolve or _resolve)(host, port)
+        if not addresses:
+            raise WebhookError(f"{host} does not resolve from this server, so where it points cannot be checked; "
+                               "register it once it resolves (or give --allow-insecure)") from None
+    private = [a for a in addresses if not _public(a)]
+    if private:
+        raise WebhookError(f"{host} is or resolves to a loopback, private, link-local or reserved address "
+                           f"({', '.join(private)}); give --allow-insecure to push to such a receiver")
+    return url
+
+
 async def register_webhook(settings: Settings, department: str, url: str, secret: str | None = None,
-                           skip_history: bool = False) -> str:
+                           skip_history: bool = False, *, operator: str, allow_insecure: bool = False,
+                           resolve: Resolver | None = None) -> str:
     """Register or replace DEPARTMENT's webhook; the secret in force (generated when not given).
     A new webhook receives the department's whole slice from the first record, unless
     `skip_history`; a replaced one keeps its cursor."""
-    parsed = urlsplit(url.strip())
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
-        raise WebhookError("the URL must be http:// or https:// with a host")
+    url = await check_url(url, allow_insecure=allow_insecure, resolve=resolve)
     if secret is not None and len(secret) < MIN_SECRET:
         raise WebhookError(f"the secret must be at least {MIN_SECRET} characters (or leave it out to have one generated)")
     secret = secret or secrets.token_urlsafe(32)
     async with admin.open_stores(settings) as stores, stores.store.begin() as conn:
-        if department not in (await repository.load_principals(conn)).departments:
+        principals = await repository.load_principals(conn)
+        if department not in principals.departments:
             raise WebhookError(f"no department {department!r} in the platform store")
+        operator = _operator(principals, operator)
         tail = await AuditReader(stores.audit.engine, stores.catalog).tail() if skip_history else None
-        await repository.set_webhook(conn, department, url.strip(), secret, tail)
-        await _audit_change(stores.audit, "audit.webhook.set", department)
+        await repository.set_webhook(conn, department, url, secret, tail)
+        await _audit_change(stores.audit, "audit.webhook.set", department, operator)
     return secret
 
 
-async def unregister_webhook(settings: Settings, department: str) -> bool:
+async def unregister_webhook(settings: Settings, department: str, *, operator: str) -> bool:
     async with admin.open_stores(settings) as stores, stores.store.begin() as conn:
+        operator = _operator(await repository.load_principals(conn), operator)
         removed = await repository.remove_webhook(conn, department)
         if removed:
-            await _audit_change(stores.audit, "audit.webhook.remove", department)
+            await _audit_change(stores.audit, "audit.webhook.remove", department, operator)
         return removed
 
 
@@ -232,7 +321,17 @@ async def list_webhooks(settings: Settings) -> list[repository.Webhook]:
         return await repository.load_webhooks(stores.store)
 
 
-async def _audit_change(audit: AuditStore, operation: str, department: str) -> None:
-    """Recorded before the change commits: no record, no change (the caller's transaction rolls back)."""
+def _operator(principals: repository.Principals, operator: str) -> str:
+    known = principals.operators.get(operator.strip())
+    if known is None or not known.active:
+        raise WebhookError("name a registered, active operator making the change (--operator): changes are "
+                           "audited by real name")
+    return known.id
+
+
+async def _audit_change(audit: AuditStore, operation: str, department: str, operator: str) -> None:
+    """Recorded before the change commits: no record, no change (the caller's transaction rolls back).
+    The `webhook:<department>` key puts the record in that department's own scope."""
     await audit.append(AuditRecord(request_id=uuid.uuid4().hex, at=datetime.now(UTC).isoformat(), operation=operation,
-                                   outcome="SERVED", fields={f"webhook:{department}": "POLICY"}, client="cli"))
+                                   outcome="SERVED", operator=operator,
+                                   fields={f"{WEBHOOK_LABEL}{department}": "POLICY"}, client="cli"))

@@ -59,9 +59,17 @@ async def open_audit(settings: Settings) -> AuditStore:
     """The audit store as configured: its chain's algorithm, and the checkpointer that signs it
     into the checkpoint database. The embedded default creates the signing key on first start,
     like the masking key; a deployment on a server database must provide it. A checkpoint
-    database that does not answer at start-up is reported on /readyz, not fatal."""
+    database that does not answer at start-up is reported on /readyz, not fatal. An empty
+    checkpoint URL is refused: a gateway never runs without signed checkpoints."""
     from audit.checkpoints import Checkpointer, CheckpointStore, SigningKey
 
+    if not settings.audit_checkpoint_url.strip():
+        raise RuntimeError(
+            "GATEWAY_AUDIT_CHECKPOINT_URL is empty: the audit trail needs its signed checkpoints (without them a chain "
+            "cut short or rewritten with fresh hashes goes unseen). Unset it for the default "
+            "(audit_checkpoints.sqlite in the data directory) or give a database apart from the audit store; "
+            "see docs/audit-integrity.md"
+        )
     try:
         key = SigningKey.from_file(settings.audit_signing_key_path, create=settings.store_url.startswith("sqlite"))
     except FileNotFoundError:

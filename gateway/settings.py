@@ -114,7 +114,7 @@ class Settings:
     audit_push_batch: int = 200
     audit_push_max_backoff_seconds: float = 300.0
     audit_hash: str = "sha256"
-    audit_checkpoint_url: str = ""  # "" = no checkpoints (from_env always sets one)
+    audit_checkpoint_url: str = ""  # from_env always sets one; an empty URL is refused by open_audit
     audit_checkpoint_every: int = 100
     audit_checkpoint_seconds: float = 10.0
     audit_signing_key_file: Path | None = None

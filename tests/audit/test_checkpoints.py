@@ -78,27 +78,61 @@ async def test_a_checkpoint_every_n_records(tmp_path: Path) -> None:
     await again.close()
 
 
-async def test_a_checkpoint_at_the_first_commit_after_t_seconds(tmp_path: Path) -> None:
-    store = await open_store(tmp_path, every=1000, seconds=0.2)
+async def test_the_first_commit_is_signed_at_once_then_t_seconds_after_the_last_checkpoint(tmp_path: Path) -> None:
+    store = await open_store(tmp_path, every=1000, seconds=0.5)
     assert store.checkpointer is not None
-    await store.append(record("a"))
-    await store.checkpointer.flush()  # signed at 1: T counts from here
-    await store.append(record("b"))  # within T, and far from 1,000 records: not signed
-    await asyncio.sleep(0.25)
-    await store.append(record("c"))  # T has passed: this commit is signed
+    await store.append(record("a"))  # a worker's first commit: signed at once
     await asyncio.sleep(0.05)
-    assert [c.seq for c in await store.checkpointer.store.all()] == [1, 3]
+    assert [c.seq for c in await store.checkpointer.store.all()] == [1]
+    await store.append(record("b"))  # within T, and far from 1,000 records: not signed yet
+    await asyncio.sleep(0.05)
+    assert [c.seq for c in await store.checkpointer.store.all()] == [1]
+    await asyncio.sleep(0.6)  # T has passed: signed by the timer, with no further commit
+    assert [c.seq for c in await store.checkpointer.store.all()] == [1, 2]
     await store.close()
+
+
+async def test_a_burst_followed_by_silence_is_signed_after_t_seconds(tmp_path: Path) -> None:
+    """An idle store is signed too: the writer does not wait for another commit."""
+    store = await open_store(tmp_path, every=1000, seconds=0.5)
+    checkpointer = store.checkpointer
+    assert checkpointer is not None
+    await store.append(record("first"))
+    await asyncio.sleep(0.05)  # signed at once: T now counts from here
+    await asyncio.gather(*(store.append(record(f"burst{i}")) for i in range(20)))
+    await asyncio.sleep(0.05)
+    assert max(c.seq for c in await checkpointer.store.all()) == 1  # the burst is not signed yet
+    await asyncio.sleep(0.6)  # silence
+    assert max(c.seq for c in await checkpointer.store.all()) == 21
+    report = await store.verify()
+    assert report.ok and report.unanchored == 0
+    await store.close()
+
+
+async def test_closing_cancels_the_checkpoint_timer(tmp_path: Path) -> None:
+    store = await open_store(tmp_path, every=1000, seconds=3600)
+    checkpointer = store.checkpointer
+    assert checkpointer is not None
+    await store.append(record("a"))
+    await asyncio.sleep(0.05)
+    await store.append(record("b"))
+    timer = checkpointer._timer
+    assert timer is not None and not timer.cancelled()  # armed for T after the first checkpoint
+    await store.close()  # signs what is left and stops the timer
+    assert timer.cancelled() and checkpointer._timer is None
 
 
 async def test_checkpoints_sign_seq_hash_time_and_algorithm(tmp_path: Path) -> None:
     store = await open_store(tmp_path)
     await fill(store, 3)
     assert store.checkpointer is not None
-    [checkpoint] = await store.checkpointer.store.all()
+    checkpoint = (await store.checkpointer.store.all())[-1]
     [(digest,)] = sql(tmp_path / "audit.sqlite", "SELECT hash FROM audit_records WHERE seq = 3")
-    assert (checkpoint.seq, checkpoint.hash, checkpoint.algorithm) == (3, digest, "sha256")
+    [(chain,)] = sql(tmp_path / "audit.sqlite", "SELECT value FROM audit_meta WHERE name = 'chain'")
+    assert (checkpoint.seq, checkpoint.hash, checkpoint.algorithm, checkpoint.chain) == (3, digest, "sha256", chain)
+    assert len(chain) == 32 and chain == store.chain
     assert checkpoint.at.endswith("+00:00") and store.checkpointer.key.public.verify(checkpoint)
+    assert checkpoint.message().startswith(f"gov-data-gateway/audit-checkpoint/v2\x1f{chain}\x1f3\x1f".encode())
     await store.close()
 
 
@@ -118,7 +152,7 @@ async def test_a_checkpoint_signed_with_another_key_is_refused(tmp_path: Path) -
     assert store.checkpointer is not None
     intruder = SigningKey.generate()
     [(digest,)] = sql(tmp_path / "audit.sqlite", "SELECT hash FROM audit_records WHERE seq = 4")
-    await store.checkpointer.store.add(intruder.sign_checkpoint(4, digest, "sha256"))
+    await store.checkpointer.store.add(intruder.sign_checkpoint(4, digest, "sha256", store.chain))
     report = await store.verify()
     assert report.first_bad == 4 and f"names key {intruder.public.key_id}" in (report.problem or "")
     await store.close()
@@ -127,13 +161,14 @@ async def test_a_checkpoint_signed_with_another_key_is_refused(tmp_path: Path) -
 async def test_verify_with_an_auditors_public_key(tmp_path: Path) -> None:
     store = await open_store(tmp_path)
     await fill(store, 10)
-    assert (await store.verify(SigningKey.generate().public)).first_bad == 10  # not the key that signed
+    report = await store.verify(SigningKey.generate().public)  # not the key that signed
+    assert not report.ok and "does not carry a valid signature" in (report.problem or "")
     await store.close()
 
 
 async def test_a_failing_checkpoint_store_costs_no_record_is_reported_and_retried(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("audit.checkpoints.RETRY_SECONDS", 0.0)
+    monkeypatch.setattr("audit.checkpoints.RETRY_SECONDS", 0.01)
     store = await open_store(tmp_path, every=1)
     checkpointer = store.checkpointer
     assert checkpointer is not None
@@ -147,11 +182,13 @@ async def test_a_failing_checkpoint_store_costs_no_record_is_reported_and_retrie
         await store.checkpoint_ping()
     await checkpointer.store.engine.dispose()
     checkpointer.store.engine = good
-    assert await store.append(record("b")) == 2
-    await asyncio.sleep(0.05)  # the next commit tried again, and succeeded
+    await asyncio.sleep(0.05)  # the writer tries again on its own, and succeeds once the database answers
     assert checkpointer.error is None
     await store.checkpoint_ping()
-    assert [c.seq for c in await checkpointer.store.all()] == [2]
+    assert [c.seq for c in await checkpointer.store.all()] == [1]
+    assert await store.append(record("b")) == 2
+    await checkpointer.flush()
+    assert [c.seq for c in await checkpointer.store.all()] == [1, 2]
     assert (await store.verify()).ok
     await store.close()
 
@@ -195,3 +232,51 @@ async def test_a_store_without_checkpointer_verifies_its_chain_only(tmp_path: Pa
     report = await store.verify()
     assert report.ok and report.newest_checkpoint is None and report.unanchored == 1
     await store.close()
+
+
+async def test_a_checkpoint_of_another_chain_is_refused(tmp_path: Path) -> None:
+    """Signed with the right key, but for another chain (another store under the same key)."""
+    store = await open_store(tmp_path)
+    await fill(store, 10)
+    assert store.checkpointer is not None
+    [(digest,)] = sql(tmp_path / "audit.sqlite", "SELECT hash FROM audit_records WHERE seq = 4")
+    await store.checkpointer.store.add(store.checkpointer.key.sign_checkpoint(4, digest, "sha256", "f" * 32))
+    report = await store.verify()
+    assert report.first_bad == 4 and f"belongs to another chain ({'f' * 32}; this chain is {store.chain})" in (
+        report.problem or "")
+    await store.close()
+
+
+async def test_a_junk_checkpoint_past_the_end_is_reported_as_junk_not_as_removed_records(tmp_path: Path) -> None:
+    store = await open_store(tmp_path)
+    await fill(store, 10)
+    sql(tmp_path / "audit_checkpoints.sqlite", "INSERT INTO audit_checkpoints (seq, hash, at, algorithm, key_id, "
+        "signature, chain) VALUES (500, 'x', '2024-01-01', 'sha256', 'k', 'junk', 'c')")
+    report = await store.verify()
+    assert report.first_bad == 500 and "does not carry a valid signature" in (report.problem or "")
+    assert "were removed" not in (report.problem or "")
+    await store.close()
+
+
+async def test_a_checkpoint_table_from_before_chain_ids_gets_the_column(tmp_path: Path) -> None:
+    database = tmp_path / "audit_checkpoints.sqlite"
+    sql(database, "CREATE TABLE audit_checkpoints (id INTEGER PRIMARY KEY, seq INTEGER NOT NULL, hash VARCHAR(64) NOT "
+                  "NULL, at VARCHAR(40) NOT NULL, algorithm VARCHAR(16) NOT NULL, key_id VARCHAR(32) NOT NULL, "
+                  "signature VARCHAR(128) NOT NULL)")
+    store = await open_store(tmp_path)
+    await fill(store, 3)
+    assert store.checkpointer is not None
+    assert {c.chain for c in await store.checkpointer.store.all()} == {store.chain}
+    assert (await store.verify()).ok
+    await store.close()
+
+
+async def test_every_store_gets_its_own_chain_id_once(tmp_path: Path) -> None:
+    one = await open_store(tmp_path / "one")
+    two = await open_store(tmp_path / "two")
+    chain = one.chain
+    await one.close()
+    await two.close()
+    again = await open_store(tmp_path / "one")
+    assert again.chain == chain and chain != two.chain and len(chain) == 32
+    await again.close()

@@ -1,10 +1,13 @@
 """Pushing each department its slice of the audit trail to its webhook, at least once: against a
-real HTTP receiver (uvicorn on a free local port): delivery, signature, retry after a failure,
-backoff, resume after a restart, one pusher per department at a time, and scope."""
+real HTTP receiver (uvicorn on a free local port, registered with allow_insecure): delivery,
+signature over the headers and the body, retry after a failure, backoff, resume after a restart,
+one pusher per department at a time, and scope; registration: https to public addresses only
+unless allowed, by a registered operator, audited in the department's own scope."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import hmac
 import json
 import socket
@@ -29,7 +32,16 @@ from starlette.routing import Route
 from audit import AuditRecord, AuditStore
 from audit.query import AuditReader, Scope
 from gateway.app import create_app
-from gateway.push import AuditPusher, PushSettings, WebhookError, register_webhook, sign
+from gateway.push import (
+    AuditPusher,
+    PushSettings,
+    WebhookError,
+    check_url,
+    register_webhook,
+    sign,
+    unregister_webhook,
+    verify,
+)
 from gateway.runtime import make_engine
 from gateway.settings import Settings
 from schema.loader import DEMO_CATALOG_DIR, parse_documents
@@ -40,6 +52,21 @@ from tests.postgres import temporary_databases
 from tests.support import Gateway
 
 SECRETS = {"RS": "rs-secret-0123456789", "FG": "fg-secret-0123456789", "GA": "ga-secret-0123456789"}
+OPERATOR = "sj-zhoumin"  # the demo's platform operator
+PUBLIC = {"receiver.example.org": ["93.184.215.14", "2606:2800:21f:cb07:6820:80da:af6b:8b2c"],
+          "rebind.example.org": ["93.184.215.14", "10.0.0.7"], "localhost": ["127.0.0.1", "::1"]}
+
+
+async def resolve(host: str, port: int) -> list[str]:
+    """Name resolution as a test sees it (the sandbox has no DNS)."""
+    return PUBLIC.get(host, [])
+
+
+def expected_signature(secret: str, headers: dict[str, str], body: bytes) -> str:
+    """The documented receiver check, computed here independently of gateway.push."""
+    signed = "v1\n{}\n{}\n{}\n".format(headers["x-gateway-timestamp"], headers["x-gateway-department"],
+                                           headers["x-gateway-seq-range"]).encode() + body
+    return "v1=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
 
 
 @dataclass
@@ -109,7 +136,8 @@ async def receiver() -> AsyncIterator[Receiver]:
 
 async def hooks(settings: Settings, receiver: Receiver, *departments: str) -> None:
     for department in departments:
-        await register_webhook(settings, department, receiver.url(department), SECRETS[department])
+        await register_webhook(settings, department, receiver.url(department), SECRETS[department],
+                               operator=OPERATOR, allow_insecure=True)  # a receiver on this machine
 
 
 def pusher(gateway: Gateway, owner: str = "worker-1", **config: Any) -> AuditPusher:
@@ -137,7 +165,7 @@ async def slice_of(gateway: Gateway, department: str) -> list[int]:
     for r in reversed(await gateway.runtime.audit.records(limit=10_000)):
         touched = set(r["rows"]) | {catalog.by_coordinate[k.split(":")[-1]].resource.code
                                     for k in r["fields"] if k.split(":")[-1] in catalog.by_coordinate}
-        if r["department"] == department or touched & provided:
+        if r["department"] == department or touched & provided or f"webhook:{department}" in r["fields"]:
             seqs.append(r["seq"])
     return seqs
 
@@ -161,7 +189,10 @@ async def test_each_department_receives_its_slice_signed_in_order(gateway: Gatew
         assert delivered[department] == len(expected)
         posts = receiver.delivered(department)
         for post in posts:
-            assert hmac.compare_digest(post.headers["x-gateway-signature"], sign(SECRETS[department], post.body))
+            assert post.headers["x-gateway-signature"] == expected_signature(SECRETS[department], post.headers,
+                                                                             post.body)
+            assert abs(int(post.headers["x-gateway-timestamp"]) - time.time()) < 60
+            assert verify(SECRETS[department], post.headers, post.body)
             assert post.headers["content-type"] == "application/x-ndjson"
             assert post.headers["x-gateway-department"] == department
             assert post.range[0] <= min(post.seqs) and max(post.seqs) <= post.range[1]
@@ -221,7 +252,8 @@ async def test_an_unreachable_webhook_is_retried_too(gateway: Gateway, settings:
     closed.bind(("127.0.0.1", 0))
     port = closed.getsockname()[1]
     closed.close()  # nothing listens there
-    await register_webhook(settings, "RS", f"http://127.0.0.1:{port}/hook", SECRETS["RS"])
+    await register_webhook(settings, "RS", f"http://127.0.0.1:{port}/hook", SECRETS["RS"], operator=OPERATOR,
+                           allow_insecure=True)
     await traffic(gateway)
     push = pusher(gateway)
     try:
@@ -274,7 +306,8 @@ async def test_two_workers_never_push_one_department_at_once(gateway: Gateway, s
 
 async def test_the_gateway_pushes_while_it_serves_and_resumes_after_a_restart(
         settings: Settings, credentials: dict[str, Any], receiver: Receiver) -> None:
-    await register_webhook(settings, "MZ", receiver.url("MZ"), "mz-secret-0123456789")
+    await register_webhook(settings, "MZ", receiver.url("MZ"), "mz-secret-0123456789", operator=OPERATOR,
+                           allow_insecure=True)
     live = Settings.from_env({"GATEWAY_POLICY_REFRESH_SECONDS": "0", "GATEWAY_AUDIT_PUSH_SECONDS": "0.05"},
                              data_dir=settings.data_dir)
     mz = next(a for a in credentials["applications"] if a["id"] == "mz-assistance")
@@ -297,8 +330,9 @@ async def test_the_gateway_pushes_while_it_serves_and_resumes_after_a_restart(
     first = await serve_one_request()
     second = await serve_one_request()  # a new process: the cursor comes from the platform store
     records = [json.loads(line)["record"] for p in receiver.delivered("MZ") for line in p.body.decode().splitlines()]
-    assert [r["request_id"] for r in records] == [first, second]  # each once, in order
-    assert all(r["department"] == "MZ" for r in records)
+    [registration] = [r for r in records if r["operation"] == "audit.webhook.set"]  # MZ's own webhook, first
+    assert [r["request_id"] for r in records] == [registration["request_id"], first, second]  # each once, in order
+    assert all(r["department"] == "MZ" for r in records if r is not registration)
 
 
 async def test_no_pusher_runs_without_a_webhook(gateway: Gateway) -> None:
@@ -306,23 +340,109 @@ async def test_no_pusher_runs_without_a_webhook(gateway: Gateway) -> None:
 
 
 async def test_registration_is_checked_and_audited(gateway: Gateway, settings: Settings) -> None:
-    with pytest.raises(WebhookError, match="http"):
-        await register_webhook(settings, "RS", "ftp://example.org/hook")
+    url = "https://receiver.example.org/hook"
+    with pytest.raises(WebhookError, match="https"):
+        await register_webhook(settings, "RS", "ftp://example.org/hook", operator=OPERATOR)
     with pytest.raises(WebhookError, match="at least 16"):
-        await register_webhook(settings, "RS", "https://example.org/hook", "short")
+        await register_webhook(settings, "RS", url, "short", operator=OPERATOR, resolve=resolve)
     with pytest.raises(WebhookError, match="no department"):
-        await register_webhook(settings, "XX", "https://example.org/hook")
-    generated = await register_webhook(settings, "RS", "https://example.org/hook")
+        await register_webhook(settings, "XX", url, operator=OPERATOR, resolve=resolve)
+    generated = await register_webhook(settings, "RS", url, operator=OPERATOR, resolve=resolve)
     assert len(generated) >= 32
     [record] = await gateway.runtime.audit.records(limit=1)
     assert record["operation"] == "audit.webhook.set" and record["fields"] == {"webhook:RS": "POLICY"}
+    assert record["operator"] == OPERATOR
     await traffic(gateway)
     tail = await AuditReader(gateway.runtime.audit.engine, gateway.runtime.catalog).tail()
-    await register_webhook(settings, "FG", "https://example.org/fg", skip_history=True)
+    await register_webhook(settings, "FG", "https://receiver.example.org/fg", skip_history=True, operator=OPERATOR,
+                           resolve=resolve)
     assert (await webhook(gateway, "FG")).acked_seq == tail
-    await register_webhook(settings, "RS", "https://example.org/moved", SECRETS["RS"])  # keeps its cursor
-    assert (await webhook(gateway, "RS")).url == "https://example.org/moved"
+    await register_webhook(settings, "RS", "https://93.184.215.14/moved", SECRETS["RS"], operator=OPERATOR)
+    assert (await webhook(gateway, "RS")).url == "https://93.184.215.14/moved"  # keeps its cursor
     assert Scope.of_department(gateway.runtime.catalog, "RS").resources == {"2-01-001-001/000001", "2-01-002-001/000001"}
+
+
+@pytest.mark.parametrize("url", [
+    "http://receiver.example.org/hook",  # not https
+    "https://127.0.0.1/hook", "https://localhost:8443/hook", "https://[::1]/hook",
+    "https://10.1.2.3/hook", "https://192.168.0.5/hook", "https://100.64.0.1/hook",  # private, shared
+    "https://169.254.169.254/latest/meta-data/", "https://[fe80::1]/hook",  # link-local: the metadata service
+    "https://[::ffff:127.0.0.1]/hook", "https://0.0.0.0/hook", "https://224.0.0.1/hook",
+    "https://rebind.example.org/hook",  # one of its addresses is private
+    "https://nowhere.example.org/hook",  # does not resolve: cannot be checked
+    "https://user:pass@receiver.example.org/hook",  # credentials in the URL are listed by `webhook list`
+])
+async def test_a_webhook_must_be_https_to_a_public_address(url: str) -> None:
+    with pytest.raises(WebhookError):
+        await check_url(url, resolve=resolve)
+
+
+async def test_allow_insecure_admits_http_and_private_receivers(settings: Settings, gateway: Gateway) -> None:
+    assert await check_url("https://receiver.example.org:8443/hook", resolve=resolve)
+    assert await check_url("https://[2606:4700::1111]/hook", resolve=resolve)
+    for url in ("http://127.0.0.1:9000/hook", "https://10.1.2.3/hook", "http://intranet.gov.local/hook"):
+        assert await check_url(url, allow_insecure=True, resolve=resolve) == url
+    with pytest.raises(WebhookError, match="credentials"):
+        await check_url("http://u:p@127.0.0.1/hook", allow_insecure=True)
+
+
+async def test_registration_and_removal_name_an_active_operator(gateway: Gateway, settings: Settings) -> None:
+    from sqlalchemy import update
+
+    url = "https://93.184.215.14/hook"
+    for who in ("", "nobody"):
+        with pytest.raises(WebhookError, match="operator"):
+            await register_webhook(settings, "RS", url, operator=who)
+    async with gateway.runtime.store_engine.begin() as conn:
+        await conn.execute(update(t.operators).where(t.operators.c.id == "rs-liuyang").values(active=False))
+    with pytest.raises(WebhookError, match="operator"):
+        await register_webhook(settings, "RS", url, operator="rs-liuyang")
+    assert await repository.load_webhooks(gateway.runtime.store_engine) == []  # refused: nothing stored
+    assert not [r for r in await gateway.runtime.audit.records(limit=100) if r["operation"].startswith("audit.webhook")]
+    await register_webhook(settings, "RS", url, operator=OPERATOR)
+    with pytest.raises(WebhookError, match="operator"):
+        await unregister_webhook(settings, "RS", operator="rs-liuyang")
+    assert await unregister_webhook(settings, "RS", operator="fg-chenjing")
+    [removal] = await gateway.runtime.audit.records(limit=1)
+    assert (removal["operation"], removal["operator"], removal["fields"]) == (
+        "audit.webhook.remove", "fg-chenjing", {"webhook:RS": "POLICY"})
+
+
+async def test_changes_to_a_departments_webhook_are_in_its_own_scope(gateway: Gateway, settings: Settings,
+                                                                    receiver: Receiver) -> None:
+    await hooks(settings, receiver, "RS")
+    await unregister_webhook(settings, "RS", operator=OPERATOR)
+    await hooks(settings, receiver, "RS", "GA")
+    catalog = gateway.runtime.catalog
+    changes = [r for r in await gateway.runtime.audit.records(limit=100) if r["operation"].startswith("audit.webhook")]
+    about_rs = [r for r in changes if "webhook:RS" in r["fields"]]
+    assert len(about_rs) == 3 and all(Scope.of_department(catalog, "RS").admits(r) for r in about_rs)
+    assert not any(Scope.of_department(catalog, d).admits(r) for r in about_rs for d in ("GA", "MZ", "FG"))
+    push = pusher(gateway, batch=50)
+    try:
+        await push.run_once()
+    finally:
+        await push.close()
+    pushed = {json.loads(line)["record"]["request_id"] for p in receiver.delivered("RS") for line in p.body.splitlines()}
+    assert {r["request_id"] for r in about_rs} <= pushed  # RS's receiver hears where RS's slice goes
+    ga = {json.loads(line)["record"]["request_id"] for p in receiver.delivered("GA") for line in p.body.splitlines()}
+    assert not ga & {r["request_id"] for r in about_rs}
+
+
+def test_the_signature_covers_the_timestamp_department_and_range() -> None:
+    secret, body = SECRETS["RS"], b'{"seq":1}\n'
+    headers = {"X-Gateway-Timestamp": "1700000000", "X-Gateway-Department": "RS", "X-Gateway-Seq-Range": "1-5"}
+    headers["X-Gateway-Signature"] = sign(secret, 1700000000, "RS", "1-5", body)
+    assert headers["X-Gateway-Signature"] == expected_signature(secret, {k.lower(): v for k, v in headers.items()}, body)
+    assert verify(secret, headers, body, now=1700000100)
+    assert not verify(secret, headers, body, now=1700000000 + 301)  # replayed after the window
+    assert not verify(secret, headers, body + b" ", now=1700000000)
+    assert not verify("another-secret-0123456789", headers, body, now=1700000000)
+    for name, value in (("X-Gateway-Department", "FG"), ("X-Gateway-Seq-Range", "1-9"),
+                        ("X-Gateway-Timestamp", "1700000050"), ("X-Gateway-Timestamp", "soon")):
+        assert not verify(secret, {**headers, name: value}, body, now=1700000000), name
+    assert sign(secret, 1700000000, "RS", "1-5", body) != "v1=" + hmac.new(secret.encode(), body,
+                                                                           hashlib.sha256).hexdigest()
 
 
 def test_webhook_commands(data_dir: Path) -> None:
@@ -330,14 +450,22 @@ def test_webhook_commands(data_dir: Path) -> None:
         return subprocess.run([sys.executable, "-m", "gateway", "audit", "webhook", *args, "--data-dir", str(data_dir)],
                               capture_output=True, text=True, timeout=120)
 
-    done = cli("set", "RS", "https://receiver.example/rs")
+    assert cli("set", "RS", "https://93.184.215.14/rs").returncode == 2  # --operator is required
+    done = cli("set", "RS", "https://93.184.215.14/rs", "--operator", OPERATOR)
     assert done.returncode == 0, done.stderr
     secret = done.stdout.split("secret: ")[1].split()[0]
     listed = cli("list")
-    assert "RS\thttps://receiver.example/rs\tacked through seq 0" in listed.stdout and secret not in listed.stdout
-    assert cli("set", "RS", "https://receiver.example/rs", "--secret", "tiny").returncode == 1
-    assert cli("remove", "RS").returncode == 0
-    assert cli("list").stdout == "" and cli("remove", "RS").returncode == 1
+    assert "RS\thttps://93.184.215.14/rs\tacked through seq 0" in listed.stdout and secret not in listed.stdout
+    assert cli("set", "RS", "https://93.184.215.14/rs", "--secret", "tiny", "--operator", OPERATOR).returncode == 1
+    metadata = cli("set", "RS", "http://169.254.169.254/latest/meta-data/", "--operator", OPERATOR)
+    assert metadata.returncode == 1 and "https" in metadata.stderr
+    metadata = cli("set", "RS", "https://169.254.169.254/latest/meta-data/", "--operator", OPERATOR)
+    assert metadata.returncode == 1 and "link-local" in metadata.stderr and "--allow-insecure" in metadata.stderr
+    local = cli("set", "RS", "http://127.0.0.1:9000/rs", "--operator", OPERATOR, "--allow-insecure")
+    assert local.returncode == 0, local.stderr
+    assert cli("remove", "RS", "--operator", "nobody").returncode == 1
+    assert cli("remove", "RS", "--operator", OPERATOR).returncode == 0
+    assert cli("list").stdout == "" and cli("remove", "RS", "--operator", OPERATOR).returncode == 1
 
 
 @pytest.fixture(scope="module")
@@ -373,7 +501,7 @@ async def test_push_on_postgres(postgres_stores: dict[str, str], receiver: Recei
             await blocked.close()
         [post] = receiver.posts
         assert post.seqs == [1, 3] and post.range == (1, 3)
-        assert hmac.compare_digest(post.headers["x-gateway-signature"], sign(SECRETS["RS"], post.body))
+        assert post.headers["x-gateway-signature"] == expected_signature(SECRETS["RS"], post.headers, post.body)
         [state] = await repository.load_webhooks(store)
         assert (state.acked_seq, state.failures) == (3, 0)
     finally:

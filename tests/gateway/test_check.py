@@ -177,8 +177,8 @@ async def test_checked_subjects_are_audited_as_pseudonyms_never_values(gateway: 
     [record] = await gateway.runtime.audit.records(limit=1)
     assert len(record["subjects"]) == 1 and gateway.sample_id not in str(record)
     assert "王小明" not in str(record) and "13800001111" not in str(record)
-    found = subprocess.run([sys.executable, "-m", "gateway", "audit", "subject", gateway.sample_id, "--data-dir",
-                            str(settings.data_dir)], capture_output=True, text=True, timeout=60)
+    found = subprocess.run([sys.executable, "-m", "gateway", "audit", "subject", gateway.sample_id, "--operator",
+                            "sj-zhoumin", "--data-dir", str(settings.data_dir)], capture_output=True, text=True, timeout=60)
     assert found.stdout.strip() == record["subjects"][0]
     await gateway.query('query($id: ID!) { person(idNumber: $id) { name } }', variables={"id": gateway.sample_id})
     [lookup] = await gateway.runtime.audit.records(limit=1)
