@@ -27,11 +27,16 @@ from schema.list_inputs import GroupCount, ListInputs, groups_field
 from schema.types import python_type
 
 
-def build_schema(catalog: Catalog, audit: Optional[audit_api.AuditAccess] = None) -> strawberry.Schema:
+def build_schema(catalog: Catalog, audit: Optional[audit_api.AuditAccess] = None,
+                 coerced_checks: bool = True) -> strawberry.Schema:
     """`audit` reads the audit trail for `auditRecords` (the running gateway's stores); without it
-    the schema is the same, as `gateway schema print` shows it."""
+    the schema is the same, as `gateway schema print` shows it. `coerced_checks` resolves the
+    data-check fields without strawberry's argument conversion (check_api.install_coerced_resolvers)."""
     builder = _Builder(catalog, audit)
-    return strawberry.Schema(query=builder.query_type(), types=list(builder.types.values()))
+    schema = strawberry.Schema(query=builder.query_type(), types=list(builder.types.values()))
+    if coerced_checks:
+        check_api.install_coerced_resolvers(schema._schema, catalog)
+    return schema
 
 
 class _Builder:

@@ -240,3 +240,28 @@ async def test_id_number_keys_normalize_case_width_and_spaces(gateway: Gateway, 
     for written in (key.lower(), f" {key[:6]} {key[6:14]} {key[14:].lower()} ", full_width):
         body = await gateway.query(CHECK, variables={"id": written, "c": {"name": name}})
         assert outcomes(body) == {"Person.name": "MATCH"}, written
+
+
+async def test_coerced_and_strawberry_resolvers_agree(gateway: Gateway) -> None:
+    """The check fields run on graphql-core's coerced arguments; strawberry's own resolvers
+    remain the reference, and both answer the same."""
+    from graphql import execute, parse
+
+    from resolvers.context import RequestContext
+    from schema.builder import build_schema
+
+    runtime = gateway.runtime
+    ids = gateway.credentials["samples"]["idNumbers"][:3] + ["11010519491231002X"]
+    document = parse('query($items: [PersonCheckInput!]!) { checkPersons(items: $items) { results { field outcome } } }')
+    variables = {"items": [{"idNumber": i, "claims": {"name": "张三", "mobile": "13800000000"}} for i in ids]}
+    answers = []
+    for coerced in (True, False):
+        ctx = RequestContext(request_id="t", application="mz-assistance", purpose="SOCIAL_ASSISTANCE_REVIEW",
+                             catalog=runtime.catalog, planner=runtime.planner, sources=runtime.sources,
+                             cursors=runtime.cursors, keys=runtime.keys)
+        result = await execute(build_schema(runtime.catalog, coerced_checks=coerced)._schema, document,
+                               context_value=ctx, variable_values=variables)
+        assert result.errors is None
+        answers.append(result.data)
+    assert answers[0] == answers[1]
+    assert answers[0]["checkPersons"][3]["results"][0]["outcome"] == "NOT_FOUND"
