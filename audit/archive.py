@@ -29,7 +29,6 @@ import gzip
 import json
 import os
 import secrets
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -128,9 +127,8 @@ async def archive(store: AuditStore, checkpointer: Checkpointer, *, before: date
             f"({retention_days} days and at least {MIN_RETENTION_YEARS} calendar years; removal needs --before "
             f"{cutoff.isoformat()} or earlier)"))
     signed_base = key.sign_base(last + 1, report.hashes[last], algorithm, path.name, chain)
-    record = AuditRecord(
-        request_id=uuid.uuid4().hex, at=datetime.now(UTC).isoformat(), operation=RETENTION_OPERATION,
-        outcome="SERVED", operator=operator, rows={"audit_records": last - first + 1},
+    record = AuditRecord.administrative(
+        RETENTION_OPERATION, operator, rows={"audit_records": last - first + 1},
         checks={RETENTION_OPERATION: {"first": first, "last": last, "retentionDays": retention_days}},
         fields={f"archive:{path.name}": "REMOVED"},
     )

@@ -5,7 +5,9 @@ data value: subject keys are kept only as keyed pseudonyms."""
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 
@@ -34,6 +36,13 @@ class AuditRecord:
     subjects: list[str] = field(default_factory=list)
     client: str | None = None
     latency_ms: float = 0.0
+
+    @classmethod
+    def administrative(cls, operation: str, operator: str | None, **fields: Any) -> AuditRecord:
+        """The record of an administrative operation (a policy change, an export, a retention run):
+        a fresh request id, now, served."""
+        return cls(request_id=uuid.uuid4().hex, at=datetime.now(UTC).isoformat(), operation=operation,
+                   outcome="SERVED", operator=operator, **fields)
 
     def canonical(self) -> bytes:
         """The bytes the hash chain covers: sorted keys, no whitespace."""

@@ -4,11 +4,9 @@ that every worker reloads, and is audited before it commits."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -52,16 +50,14 @@ async def _commit_audited(stores: Stores, conn: AsyncConnection, operator: str, 
                           purpose: str) -> None:
     """Audit a change before its transaction commits: if the record cannot be written, the change
     is rolled back (fail closed). The record names the policy version the change produces."""
-    known = (await repository.load_principals(conn)).operators.get(operator.strip())
-    if known is None or not known.active:
+    who = (await repository.load_principals(conn)).active_operator(operator)
+    if who is None:
         raise MaskRuleError("name a registered, active operator making the change (--operator): changes are "
                             "audited by real name")
-    record = AuditRecord(
-        request_id=uuid.uuid4().hex, at=datetime.now(UTC).isoformat(), operation=operation, outcome="SERVED",
-        operator=operator.strip()[:64], purpose=purpose if purpose != "*" else None, fields={target: "POLICY"},
+    await stores.audit.append(AuditRecord.administrative(
+        operation, who, purpose=purpose if purpose != "*" else None, fields={target: "POLICY"},
         policy_version=(await policy_set(conn, stores.catalog)).version,
-    )
-    await stores.audit.append(record)
+    ))
 
 
 async def set_mask_rule(settings: Settings, target: str, rule: str, purpose: str = "*", note: str = "",

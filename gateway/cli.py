@@ -246,12 +246,12 @@ async def _audit_operator(stores, operator: str) -> str:  # type: ignore[no-unty
     """The operator's id if registered and active; otherwise exit 2 saying so (nothing is done)."""
     from store.repository import load_principals
 
-    known = (await load_principals(stores.store)).operators.get(operator.strip())
-    if known is None or not known.active:
+    who = (await load_principals(stores.store)).active_operator(operator)
+    if who is None:
         print(f"refused: {operator!r} is not a registered, active operator (--operator): audit operations are "
               "audited by real name", file=sys.stderr)
         raise typer.Exit(code=2)
-    return str(known.id)
+    return who
 
 
 @audit_app.command("subject")
@@ -265,8 +265,6 @@ def audit_subject(
 
     Audited (operation audit.subject, the operator and the pseudonym; never the key) before it is printed.
     """
-    import uuid
-    from datetime import UTC, datetime
 
     from audit import AuditRecord
     from audit.subjects import LABEL, subject_pseudonym
@@ -294,9 +292,8 @@ def audit_subject(
     async def record() -> None:
         async with admin.open_stores(settings) as stores:
             who = await _audit_operator(stores, operator)
-            await stores.audit.append(AuditRecord(  # before the pseudonym is shown; not shown if this fails
-                request_id=uuid.uuid4().hex, at=datetime.now(UTC).isoformat(), operation="audit.subject",
-                outcome="SERVED", operator=who, subjects=[pseudonym], client="cli"))
+            await stores.audit.append(AuditRecord.administrative(  # before the pseudonym is shown; not if this fails
+                "audit.subject", who, subjects=[pseudonym], client="cli"))
 
     asyncio.run(record())
     print(pseudonym)
@@ -322,8 +319,6 @@ def audit_export(
     """Export audit records, oldest first, streaming; the export is itself audited (operation audit.export,
     naming the operator, the scope and the filter)."""
     import os
-    import uuid
-    from datetime import UTC, datetime
 
     from audit import AuditRecord
     from audit.query import AuditFilter, AuditReader, InvalidFilter, Scope, export
@@ -350,10 +345,9 @@ def audit_export(
                 scope = Scope.of_application(stores.catalog, caller.role, caller.department)
             given = {"format": fmt.value, "scope": "everything" if scope.everything else f"department:{scope.department}",
                      "from": flt.since, "to": flt.until, "application": flt.application, "department": flt.department}
-            await stores.audit.append(AuditRecord(  # before any record leaves; none leaves if this fails
-                request_id=uuid.uuid4().hex, at=datetime.now(UTC).isoformat(), operation="audit.export",
-                outcome="SERVED", application=caller.id if caller else None,
-                department=caller.department if caller else None, operator=who, client="cli",
+            await stores.audit.append(AuditRecord.administrative(  # before any record leaves; none if this fails
+                "audit.export", who, application=caller.id if caller else None,
+                department=caller.department if caller else None, client="cli",
                 fields={f"export:{k}": v[:200] for k, v in given.items() if v is not None}))
             reader = AuditReader(stores.audit.engine, stores.catalog)
             if out is None:

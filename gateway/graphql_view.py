@@ -95,7 +95,7 @@ class GraphQLView:
             raise RequestRefused(ErrorCode.BAD_USER_INPUT, "Name the operation to run (operationName).")
         if request.method == "GET" and operation.operation is not OperationType.QUERY:
             raise RequestRefused(ErrorCode.BAD_USER_INPUT, "GET runs queries only; send mutations with POST.")
-        selection = Selection(runtime.graphql_schema, document, operation)
+        selection = Selection(runtime.graphql_schema, document, operation, variables)
         roots = selection.root_fields()
         requirement = _requirement(roots)
         record.operation = _operation_name(roots)
@@ -108,8 +108,8 @@ class GraphQLView:
         coordinates = [c for c in selection.coordinates() if c in runtime.catalog.by_coordinate]
         plan = None
         if caller.purpose is not None:
-            self._refuse_oracles(selection, variables, caller.application.id, caller.purpose, record)
-        for kind, subjects in selection.subject_counts(runtime.catalog, variables).items():
+            self._refuse_oracles(selection, caller.application.id, caller.purpose, record)
+        for kind, subjects in selection.subject_counts(runtime.catalog).items():
             if subjects:  # before any library is touched; a refused take consumes nothing
                 await runtime.limiter.take(caller.application.id, kind, subjects)  # type: ignore[arg-type]
         if coordinates and caller.purpose is not None:
@@ -178,11 +178,11 @@ class GraphQLView:
         except AuditUnavailable:
             log.error("audit store unavailable; alarm for %s not recorded", alarm.application)
 
-    def _refuse_oracles(self, selection: Selection, variables: dict[str, Any] | None, application: str, purpose: str,
+    def _refuse_oracles(self, selection: Selection, application: str, purpose: str,
                         record: AuditRecord) -> None:
         """Filters, sort keys and group keys on fields the caller does not see raw would let it
         probe the hidden values: the whole request is refused before anything runs."""
-        uses = selection.argument_uses(self.runtime.catalog, variables)
+        uses = selection.argument_uses(self.runtime.catalog)
         if not uses:
             return
         record.uses = {c: sorted(u) for c, u in sorted(uses.items())}

@@ -322,16 +322,15 @@ async def list_webhooks(settings: Settings) -> list[repository.Webhook]:
 
 
 def _operator(principals: repository.Principals, operator: str) -> str:
-    known = principals.operators.get(operator.strip())
-    if known is None or not known.active:
+    who = principals.active_operator(operator)
+    if who is None:
         raise WebhookError("name a registered, active operator making the change (--operator): changes are "
                            "audited by real name")
-    return known.id
+    return who
 
 
 async def _audit_change(audit: AuditStore, operation: str, department: str, operator: str) -> None:
     """Recorded before the change commits: no record, no change (the caller's transaction rolls back).
     The `webhook:<department>` key puts the record in that department's own scope."""
-    await audit.append(AuditRecord(request_id=uuid.uuid4().hex, at=datetime.now(UTC).isoformat(), operation=operation,
-                                   outcome="SERVED", operator=operator,
-                                   fields={f"{WEBHOOK_LABEL}{department}": "POLICY"}, client="cli"))
+    await audit.append(AuditRecord.administrative(operation, operator, fields={f"{WEBHOOK_LABEL}{department}": "POLICY"},
+                                                  client="cli"))

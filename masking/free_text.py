@@ -135,10 +135,9 @@ _PROVINCES = frozenset({
 _ID_CHECK_CHARS = "0123456789X"
 _EARLIEST_BIRTH = date(1900, 1, 1)
 _YEAR_OF_IMPORT = date.today().year  # a date in an earlier year is in the past for good
-# Issuer prefixes (ISO/IEC 7812 IIN ranges) of the cards in use in China: UnionPay 62, Visa 4,
-# Mastercard 51-55 and 2221-2720, American Express 34 and 37, JCB 35.
-# UnionPay 62, older domestic cards 60 (Bank of China and others) and 9558 (ICBC), Amex 34/37,
-# JCB 35, Mastercard 51-55 (and 2221-2720, below), Visa 4.
+# Issuer prefixes (ISO/IEC 7812 IIN ranges) of the cards in use in China: UnionPay 62, older
+# domestic cards 60 (Bank of China and others) and 9558 (ICBC), Amex 34/37, JCB 35, Mastercard
+# 51-55 (and 2221-2720, below), Visa 4.
 _CARD_PREFIXES = frozenset({"62", "60", "34", "35", "37", "51", "52", "53", "54", "55"})
 
 

@@ -47,8 +47,10 @@ DIGEST_BYTES = 15
 def _hmac(hash_name: str, key: bytes) -> Callable[[bytes], bytes]:
     if hash_name == "sm3":
 
+        keyed = crypto_hmac.HMAC(key, hashes.SM3())  # keyed once; each value works on a copy
+
         def hmac_sm3(data: bytes) -> bytes:
-            mac = crypto_hmac.HMAC(key, hashes.SM3())
+            mac = keyed.copy()
             mac.update(data)
             return mac.finalize()
 

@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from gateway.errors import ErrorCode, field_refused
-from masking import mask
+from masking import REDACTED
 from masking.free_text import scrub
 from policies.planner import Access, Decision
 from resolvers.datasource import Row
@@ -71,7 +71,7 @@ def present(field: Field, raw: Any, decision: Decision) -> Any:
     if raw is None:
         return None
     if decision.access is Access.MASKED:
-        value = decision.masker(raw) if decision.masker else mask("redact", raw)
+        value = decision.masker(raw) if decision.masker else REDACTED
         return None if value is None else str(value)
     if is_free_text(field):
         return scrub(raw, embedded_only=True) if isinstance(raw, str) else raw

@@ -17,6 +17,8 @@ from resolvers import checks
 from schema.catalog import Cardinality, Catalog, Entity, Resource
 
 MAX_BATCH = checks.MAX_BATCH
+# Runs a check: the request context and (key, claims) pairs in, outcomes per subject out.
+Run = Callable[[Any, list[tuple[str, Mapping[str, Any]]]], Awaitable[list[list[tuple[str, str]]]]]
 
 
 @strawberry.enum(description="The answer for one claimed field; never the stored value.")
@@ -74,11 +76,11 @@ def root_fields(catalog: Catalog) -> dict[str, Any]:
         item_type = strawberry.input(type(f"{entity.value}CheckInput", (), item_namespace),
                                      name=f"{entity.value}CheckInput")
         fields[f"check{entity.value}"] = strawberry.field(
-            resolver=_single(entity, key_type, claims_type),
+            resolver=_single(partial(_run_entity, entity), key_type, claims_type),
             description=f"Check claimed values of one {entity.value}: MATCH, MISMATCH or NOT_FOUND per field.",
         )
         fields[f"check{entity.value}s"] = strawberry.field(
-            resolver=_batch(entity, item_type),
+            resolver=_batch(partial(_run_entity, entity), item_type),
             description=f"Check up to {MAX_BATCH} {entity.value}s at once; results in input order.",
         )
     return fields
@@ -105,52 +107,33 @@ def record_fields(catalog: Catalog) -> dict[str, Any]:
                                        description=f"Claimed values of a {resource.name} record.")
         number_type = Annotated[str, strawberry.argument(name=lookup.name)]
         item_type = strawberry.input(type(f"{name}CheckInput", (), {
-            "__annotations__": {"number": str, "claims": claims_type}, "number": strawberry.field(name=lookup.name),
+            "__annotations__": {"key": str, "claims": claims_type}, "key": strawberry.field(name=lookup.name),
         }), name=f"{name}CheckInput")
         fields[f"check{name}"] = strawberry.field(
-            resolver=_single_record(resource, number_type, claims_type),
+            resolver=_single(partial(_run_records, resource), number_type, claims_type),
             description=f"Check a {resource.name} record by {lookup.title}: MATCH, MISMATCH or NOT_FOUND per claim.",
         )
         fields[f"check{name}s"] = strawberry.field(
-            resolver=_batch_record(resource, item_type),
+            resolver=_batch(partial(_run_records, resource), item_type),
             description=f"Check up to {MAX_BATCH} {resource.name} records at once; results in input order.",
         )
     return fields
 
 
-def _single_record(resource: Resource, number_type: Any, claims_type: Any) -> Any:
-    async def resolver(info: strawberry.Info, number: number_type, claims: claims_type) -> CheckResult:  # type: ignore[valid-type]
-        [outcomes] = await checks.check_records(info.context, resource, [(number, _claims(claims))])
-        return _result(outcomes)
-
-    return resolver
-
-
-def _batch_record(resource: Resource, item_type: Any) -> Any:
-    async def resolver(info: strawberry.Info, items: list[item_type]) -> list[CheckResult]:  # type: ignore[valid-type]
-        pairs = [(item.number, _claims(item.claims)) for item in items]
-        return [_result(o) for o in await checks.check_records(info.context, resource, pairs)]
-
-    return resolver
-
-
-def _single(entity: Entity, key_type: Any, claims_type: Any) -> Any:
+def _single(run: Run, key_type: Any, claims_type: Any) -> Any:
     async def resolver(info: strawberry.Info, key: key_type, claims: claims_type) -> CheckResult:  # type: ignore[valid-type]
-        [outcomes] = await checks.check(info.context, entity, [(key, _claims(claims))])
+        [outcomes] = await run(info.context, [(key, _claims(claims))])
         return _result(outcomes)
 
     return resolver
 
 
-def _batch(entity: Entity, item_type: Any) -> Any:
+def _batch(run: Run, item_type: Any) -> Any:
     async def resolver(info: strawberry.Info, items: list[item_type]) -> list[CheckResult]:  # type: ignore[valid-type]
-        pairs = [(item.key, _claims(item.claims)) for item in items]
-        return [_result(o) for o in await checks.check(info.context, entity, pairs)]
+        return [_result(o) for o in await run(info.context, [(item.key, _claims(item.claims)) for item in items])]
 
     return resolver
 
-
-Run = Callable[[Any, list[tuple[str, Mapping[str, Any]]]], Awaitable[list[list[tuple[str, str]]]]]
 
 
 def install_coerced_resolvers(schema: GraphQLSchema, catalog: Catalog) -> None:

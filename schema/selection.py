@@ -5,6 +5,7 @@ the fields it filters, sorts or groups on, and, after execution, the paths at wh
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from functools import cached_property
 from typing import Any
 
 from graphql import (
@@ -31,9 +32,11 @@ LOOKUP_ROOTS = {"person", "enterprise"}
 
 
 class Selection:
-    def __init__(self, schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode) -> None:
+    def __init__(self, schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode,
+                 variables: Mapping[str, Any] | None = None) -> None:
         self.schema = schema
         self.operation = operation
+        self.variables = variables
         self.fragments: dict[str, FragmentDefinitionNode] = {
             d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
         }
@@ -54,10 +57,13 @@ class Selection:
                    lambda parent, node, _d: found.add(f"{parent.name}.{node.name.value}"))
         return found
 
-    def root_arguments(self, variables: Mapping[str, Any] | None) -> list[tuple[str, dict[str, Any]]]:
-        """Each root field with its coerced arguments (aliases, fragments and variables resolved);
-        empty when the variables do not coerce (execution then reports them and runs nothing)."""
-        coerced = get_variable_values(self.schema, self.operation.variable_definitions or [], dict(variables or {}))
+    @cached_property
+    def root_arguments(self) -> list[tuple[str, dict[str, Any]]]:
+        """Each root field with its coerced arguments (aliases, fragments and variables resolved),
+        coerced once per request; empty when the variables do not coerce (execution then reports
+        them and runs nothing)."""
+        coerced = get_variable_values(self.schema, self.operation.variable_definitions or [],
+                                      dict(self.variables or {}))
         if isinstance(coerced, list):
             return []
         found = []
@@ -71,13 +77,13 @@ class Selection:
                 continue  # execution reports it; the field resolves nothing
         return found
 
-    def argument_uses(self, catalog: Catalog, variables: Mapping[str, Any] | None) -> dict[str, set[str]]:
+    def argument_uses(self, catalog: Catalog) -> dict[str, set[str]]:
         """The catalog fields the operation filters, sorts or groups on (`filter` / `sort` /
         `group` by coordinate), through aliases, fragments and variables alike."""
         lists = {r.list_field: r for r in catalog.resources.values()}
         groups = {groups_field(r): r for r in catalog.resources.values()}
         uses: dict[str, set[str]] = {}
-        for name, args in self.root_arguments(variables):
+        for name, args in self.root_arguments:
             resource = lists.get(name) or groups.get(name)
             if resource is None:
                 continue
@@ -90,13 +96,13 @@ class Selection:
                 uses.setdefault(f"{resource.type_name}.{enum_value(key)}", set()).add("group")
         return uses
 
-    def subject_counts(self, catalog: Catalog, variables: Mapping[str, Any] | None) -> dict[str, int]:
+    def subject_counts(self, catalog: Catalog) -> dict[str, int]:
         """How many subjects the operation names: `check` (subjects checked, a batch counting
         each item) and `lookup` (entities looked up by key, whether by `person(idNumber:)` or
         by a list filtered on the key), for rate limits and quotas."""
         lists = {r.list_field: r for r in catalog.resources.values()}
         counts = {"check": 0, "lookup": 0}
-        for name, args in self.root_arguments(variables):
+        for name, args in self.root_arguments:
             if name.startswith("check"):
                 counts["check"] += len(args["items"]) if isinstance(args.get("items"), list) else 1
             elif name in LOOKUP_ROOTS:

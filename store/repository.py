@@ -78,6 +78,12 @@ class Principals:
     def department_names(self) -> dict[str, str]:
         return {d.code: d.name for d in self.departments.values()}
 
+    def active_operator(self, claimed: str) -> str | None:
+        """The id of the registered, active operator `claimed` names, or None: every administrative
+        operation is done, and audited, by real name."""
+        known = self.operators.get(claimed.strip())
+        return known.id if known is not None and known.active else None
+
     def application_departments(self) -> dict[str, str]:
         return {a.id: a.department for a in self.applications_by_token.values()}
 

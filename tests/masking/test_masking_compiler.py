@@ -7,7 +7,7 @@ import enum
 import pytest
 from hypothesis import given, settings
 
-from masking import RULES, Masker, RuleSpec, Strategy, compile_rule, mask, parse_rule, rule_names
+from masking import RULES, Masker, MaskScope, RuleSpec, Strategy, compile_rule, mask, parse_rule, rule_names
 from masking.compiler import _guard
 from tests.masking.support import ANYTHING, KEYS, PROPERTY, SCOPE
 
@@ -43,6 +43,8 @@ def test_pure_maskers_are_compiled_once() -> None:
 def test_keyed_maskers_are_bound_to_their_scope() -> None:
     first = compile_rule("pseudonym", SCOPE, KEYS)
     assert first("13812345678") == compile_rule("pseudonym", SCOPE, KEYS)("13812345678")
+    other = compile_rule("pseudonym", MaskScope("another-app", SCOPE.coordinate), KEYS)
+    assert other("13812345678") != first("13812345678")
 
 
 def test_scope_and_keys_are_ignored_by_pure_rules() -> None:
