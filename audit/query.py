@@ -88,6 +88,9 @@ class Scope:
             return True
         if self.department is not None and f"{WEBHOOK_LABEL}{self.department}" in _keys(record.get("fields")):
             return True  # where the department's own slice is pushed, and who changed it
+        if any(self.department == c.get("provider") or self.department in str(c.get("consumer", "")).split()
+               for c in record.get("changes") or () if isinstance(c, dict)):
+            return True  # a workflow step on an application the department made or decides
         if not self.resources.isdisjoint(_keys(record.get("rows"))):
             return True
         touched = touched_keys(record)

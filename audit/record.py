@@ -34,6 +34,8 @@ class AuditRecord:
     # Keys of the persons and enterprises looked up or checked, as keyed pseudonyms (never the key):
     # an auditor holding the platform key can tell whether a given person was asked about.
     subjects: list[str] = field(default_factory=list)
+    # Workflow steps taken (workflow.service.Change.as_audit): action, application, states, grant.
+    changes: list[dict[str, str]] = field(default_factory=list)
     client: str | None = None
     latency_ms: float = 0.0
 

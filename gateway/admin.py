@@ -4,13 +4,16 @@ that every worker reloads, and is audited before it commits."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from audit import AuditRecord, AuditStore
+from gateway.errors import GatewayError
 from gateway.runtime import make_engine, open_audit
 from gateway.settings import Settings
 from masking import KeyRing
@@ -19,6 +22,10 @@ from policies.planner import Decision, Planner
 from policies.rules import PolicySet
 from schema.catalog import Catalog
 from store import repository
+from store import workflow as workflow_rows
+from workflow.calendar import YearNotice
+from workflow.service import Actor, Deadlines, Workflow
+from workflow.unit import open_workflow
 
 
 @dataclass
@@ -90,3 +97,58 @@ async def explain(settings: Settings, application: str, purpose: str, coordinate
         policy = await policy_set(stores.store, stores.catalog)
         keys = KeyRing.from_file(settings.masking_key_path) if settings.masking_key_path.exists() else None
         return Planner(policy, keys=keys).explain(application, purpose, coordinate, mode)
+
+
+# The workflow from the command line: the same operations as the GraphQL mutations, by a named
+# application (its role decides what it may do) and a real-name operator of its department.
+
+T = TypeVar("T")
+
+
+class WorkflowRefused(ValueError):
+    """The command line's form of a refused workflow step (the message says why)."""
+
+
+def deadlines(settings: Settings) -> Deadlines:
+    return Deadlines(settings.workflow_check_days, settings.workflow_reply_days, settings.workflow_expiry_notice_days)
+
+
+async def workflow_step(settings: Settings, as_application: str, operator: str,
+                        step: Callable[[Workflow], Awaitable[T]]) -> T:
+    """Run one workflow step as APPLICATION and OPERATOR; its audit record is written before it commits."""
+    async with open_stores(settings) as stores, stores.store.begin() as conn:
+        application = await repository.load_application(conn, as_application)
+        principals = await repository.load_principals(conn)
+        who = principals.active_operator(operator)
+        if application is None or not application.active:
+            raise WorkflowRefused(f"no active application {as_application!r} (--as)")
+        if who is None or principals.operators[who].department != application.department:
+            raise WorkflowRefused(f"{operator!r} is not a registered, active operator of {application.department} "
+                                  "(--operator): workflow steps are audited by real name")
+        flow = await open_workflow(conn, stores.catalog, Actor(application, who), deadlines(settings))
+        try:
+            result = await step(flow)
+        except GatewayError as exc:
+            raise WorkflowRefused(f"{exc.code.value}: {exc.message}") from None
+        await workflow_rows.add_events(conn, flow.events, flow.at.isoformat())
+        await stores.audit.append(AuditRecord.administrative(
+            "workflow", who, application=application.id, department=application.department,
+            changes=[c.as_audit() for c in flow.changes], client="cli"))
+        return result
+
+
+async def read_workflow(settings: Settings, read: Callable[[AsyncEngine, Catalog], Awaitable[T]]) -> T:
+    async with open_stores(settings) as stores:
+        return await read(stores.store, stores.catalog)
+
+
+async def record_notice(settings: Settings, notice: YearNotice, operator: str) -> bool:
+    """Record a year's holiday notice (the calendar's extension); audited before it commits."""
+    async with open_stores(settings) as stores, stores.store.begin() as conn:
+        who = (await repository.load_principals(conn)).active_operator(operator)
+        if who is None:
+            raise WorkflowRefused(f"{operator!r} is not a registered, active operator (--operator)")
+        replaced = await workflow_rows.save_notice(conn, notice, who, datetime.now(UTC).isoformat())
+        await stores.audit.append(AuditRecord.administrative(
+            "workflow.calendar", who, fields={f"calendar:{notice.year}": "POLICY"}, client="cli"))
+        return replaced

@@ -15,7 +15,8 @@ from starlette.routing import Route
 from gateway.graphql_view import GraphQLView
 from gateway.health import healthz, metrics_endpoint, readyz
 from gateway.metrics import Metrics
-from gateway.push import start_pusher
+from gateway.periodic import Periodic
+from gateway.push import start_event_pusher, start_pusher
 from gateway.runtime import Runtime
 from gateway.settings import Settings
 
@@ -37,6 +38,18 @@ async def http_error(_request: Request, exc: Exception) -> Response:
     return JSONResponse(body, status_code=status)
 
 
+def _start_sweeper(runtime: Runtime) -> Periodic | None:
+    from workflow.sweep import sweep
+
+    interval = runtime.settings.workflow_sweep_seconds
+    if interval <= 0:
+        return None
+    sweeper = Periodic("workflow-sweep", interval, lambda: sweep(runtime.store_engine, runtime.catalog,
+                                                                  runtime.deadlines, runtime.clock()))
+    sweeper.start()
+    return sweeper
+
+
 def create_app(settings: Settings) -> Starlette:
     metrics = Metrics()
 
@@ -44,9 +57,15 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(_app: Starlette) -> AsyncIterator[dict[str, Any]]:
         runtime = await Runtime.open(settings)
         pusher = await start_pusher(runtime)  # None unless a department registered an audit webhook
+        sweeper = _start_sweeper(runtime)  # overdue applications, grants ending soon
+        notifier = await start_event_pusher(runtime)  # None unless a department registered a notification webhook
         try:
             yield {"runtime": runtime, "view": GraphQLView(runtime, metrics)}
         finally:
+            if sweeper is not None:
+                await sweeper.close()
+            if notifier is not None:
+                await notifier.close()
             if pusher is not None:
                 await pusher.close()
             await runtime.close()

@@ -12,6 +12,10 @@ from typing import Annotated, Optional
 import typer
 import uvicorn
 
+from gateway.cli_common import DataDir, _settings
+from gateway.cli_webhooks import Operator as WebhookOperator
+from gateway.cli_webhooks import webhook_commands
+from gateway.cli_workflow import calendar_app, workflow_app
 from gateway.settings import Settings
 
 app = typer.Typer(help="Government data-sharing gateway (政务数据共享网关).", no_args_is_help=True,
@@ -20,30 +24,12 @@ schema_app = typer.Typer(help="The GraphQL schema generated from the catalog.", 
 audit_app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
 app.add_typer(schema_app, name="schema")
 app.add_typer(audit_app, name="audit")
+app.add_typer(workflow_app, name="workflow")
+app.add_typer(calendar_app, name="calendar")
 
 class ExportFormat(str, Enum):
     NDJSON = "ndjson"
     CSV = "csv"
-
-
-DataDir = Annotated[
-    Optional[Path], typer.Option("--data-dir", help="Data directory (default: $GATEWAY_DATA_DIR or ./gateway-data).")
-]
-
-
-def _settings(data_dir: Path | None, host: str | None = None, port: int | None = None) -> Settings:
-    from gateway.settings import SettingsError
-
-    try:
-        settings = Settings.from_env(data_dir=data_dir)
-    except SettingsError as exc:  # refused at start-up, saying which setting and why
-        print(f"gateway: {exc}", file=sys.stderr)
-        raise typer.Exit(code=2) from None
-    if host is not None or port is not None:
-        from dataclasses import replace
-
-        settings = replace(settings, host=host or settings.host, port=port or settings.port)
-    return settings
 
 
 def _ensure_demo(settings: Settings, seed: int = 7, persons: int = 2000) -> None:
@@ -238,8 +224,7 @@ def audit_archive(
     print(result.reason + (f"; audit record {result.retention_seq} (audit.retention) notes it" if result.removed else ""))
 
 
-AuditOperator = Annotated[str, typer.Option("--operator", help="Who runs it, by real-name id: a registered, active "
-                                            "operator (audited).")]
+AuditOperator = WebhookOperator
 
 
 async def _audit_operator(stores, operator: str) -> str:  # type: ignore[no-untyped-def]
@@ -362,64 +347,7 @@ def audit_export(
     print(f"audit export: {count} records", file=sys.stderr)
 
 
-webhook_app = typer.Typer(help="Departments' webhooks that receive their slice of the audit trail.", no_args_is_help=True)
-audit_app.add_typer(webhook_app, name="webhook")
-
-
-@webhook_app.command("set")
-def webhook_set(
-    department: Annotated[str, typer.Argument(help="The department's code.")],
-    url: Annotated[str, typer.Argument(help="https URL, on a public address, that receives the signed NDJSON posts.")],
-    operator: AuditOperator,
-    secret: Annotated[Optional[str], typer.Option("--secret", help="HMAC key of the signature, at least 16 "
-                                                  "characters (default: one is generated and printed).")] = None,
-    skip_history: Annotated[bool, typer.Option(
-        "--skip-history", help="Start from the next record instead of the department's whole slice (or, for a "
-        "webhook already set, instead of where it stands).")] = False,
-    allow_insecure: Annotated[bool, typer.Option(
-        "--allow-insecure", help="Also accept http and hosts on loopback, private or link-local addresses (a "
-        "receiver on this machine or a trusted private network).")] = False,
-    data_dir: DataDir = None,
-) -> None:
-    """Register or replace DEPARTMENT's webhook (a replaced one keeps its delivery cursor); audited."""
-    from gateway.push import WebhookError, register_webhook
-
-    try:
-        in_force = asyncio.run(register_webhook(_settings(data_dir), department, url, secret, skip_history,
-                                                operator=operator, allow_insecure=allow_insecure))
-    except WebhookError as exc:
-        print(f"refused: {exc}", file=sys.stderr)
-        raise typer.Exit(code=1) from None
-    print(f"webhook of {department}: {url}")
-    if secret is None:
-        print(f"secret: {in_force}  (give it to the receiver; it is not shown again)")
-    print("a running gateway that pushed no webhook yet starts pushing at its next start", file=sys.stderr)
-
-
-@webhook_app.command("list")
-def webhook_list(data_dir: DataDir = None) -> None:
-    """Each department's webhook and delivery state (never the secret)."""
-    from gateway.push import list_webhooks
-
-    for w in asyncio.run(list_webhooks(_settings(data_dir))):
-        state = f"failing x{w.failures}: {w.last_error}" if w.failures else "ok"
-        print(f"{w.department}\t{w.url}\tacked through seq {w.acked_seq}\tlast delivery {w.delivered_at or '-'}\t{state}")
-
-
-@webhook_app.command("remove")
-def webhook_remove(department: str, operator: AuditOperator, data_dir: DataDir = None) -> None:
-    """Stop pushing to DEPARTMENT's webhook and forget its delivery cursor; audited."""
-    from gateway.push import WebhookError, unregister_webhook
-
-    try:
-        removed = asyncio.run(unregister_webhook(_settings(data_dir), department, operator=operator))
-    except WebhookError as exc:
-        print(f"refused: {exc}", file=sys.stderr)
-        raise typer.Exit(code=1) from None
-    if not removed:
-        print(f"no webhook for {department}", file=sys.stderr)
-        raise typer.Exit(code=1)
-    print(f"removed the webhook of {department}")
+audit_app.add_typer(webhook_commands("the audit trail", "record", table="audit_webhooks"), name="webhook")
 
 
 catalog_app = typer.Typer(help="The catalog of resources and fields (政务数据资源目录).", no_args_is_help=True)

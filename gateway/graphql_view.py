@@ -34,11 +34,13 @@ from resolvers.context import RequestContext
 from resolvers.datasource import LibraryUnavailable
 from resolvers.entities import probe_refusal
 from schema.selection import Selection
+from schema.workflow_api import ROOT_FIELDS as WORKFLOW_ROOTS
+from workflow.unit import WorkflowUnit
 
 log = logging.getLogger(__name__)
 INTROSPECTION_ROOTS = {"__schema", "__type", "__typename"}
 AUDIT_ROOTS = {"auditRecords"}  # reading the audit trail: audited as operation `audit`
-OPERATOR_ROOTS = {"catalog", *AUDIT_ROOTS}
+OPERATOR_ROOTS = {"catalog", *AUDIT_ROOTS, *WORKFLOW_ROOTS}
 
 
 class GraphQLView:
@@ -55,8 +57,9 @@ class GraphQLView:
             client=request.client.host if request.client else None,
         )
         headers: dict[str, str] = {}
+        unit = self.runtime.workflow_unit()  # a mutation's changes: committed only once audited
         try:
-            status, body = await self._serve(request, record)
+            status, body = await self._serve(request, record, unit)
         except RequestRefused as refused:
             record.outcome, record.code = "REFUSED", refused.code.value
             status, body = refused.http_status, {"errors": [refused.as_graphql()]}
@@ -67,21 +70,41 @@ class GraphQLView:
             record.outcome, record.code = "FAILED", ErrorCode.INTERNAL_ERROR.value
             status, body = 500, {"errors": [_internal(record.request_id)]}
         record.latency_ms = round((time.perf_counter() - started) * 1000, 3)
+        audited = False
         try:
             await self.runtime.audit.append(record)
+            audited = True
         except AuditUnavailable:
             log.error("audit store unavailable; request %s answered without data", record.request_id)
             unavailable = GatewayError(ErrorCode.AUDIT_UNAVAILABLE,
                                        "The audit record could not be written, so no data is returned.")
             record.code = unavailable.code.value
             status, body = unavailable.http_status, {"errors": [unavailable.as_graphql()]}
+        if unit.open:
+            status, body = await self._settle(unit, audited and bool(record.changes), record, status, body)
         extensions = body.setdefault("extensions", {})
         extensions["requestId"] = record.request_id
         self.metrics.requests.labels(record.operation, record.outcome, record.code or "").inc()
         self.metrics.latency.labels(record.operation).observe(time.perf_counter() - started)
         return JSONResponse(body, status_code=status, headers=headers)
 
-    async def _serve(self, request: Request, record: AuditRecord) -> tuple[int, dict[str, Any]]:
+    async def _settle(self, unit: WorkflowUnit, commit: bool, record: AuditRecord, status: int,
+                      body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """Commit a request's workflow changes once its audit record is durable; otherwise roll
+        them back. A committed change to grants is in force on this worker at once."""
+        if not commit:
+            await unit.rollback()
+            return status, body
+        try:
+            await unit.commit()
+        except Exception:
+            log.exception("request %s: the audited workflow changes could not be committed", record.request_id)
+            return 500, {"errors": [_internal(record.request_id)]}
+        if unit.changes_policy:
+            await self.runtime.refresh_policy(force=True)
+        return status, body
+
+    async def _serve(self, request: Request, record: AuditRecord, unit: WorkflowUnit) -> tuple[int, dict[str, Any]]:
         runtime = self.runtime
         query, variables, operation_name = await self._read(request)
         headers = request.headers
@@ -123,6 +146,7 @@ class GraphQLView:
             request_id=record.request_id, application=caller.application.id, purpose=caller.purpose,
             catalog=runtime.catalog, planner=planner, sources=runtime.sources, cursors=runtime.cursors,
             keys=runtime.keys, plan=plan, department_names=runtime.department_names,
+            operator=caller.operator.id if caller.operator else None, workflow_unit=unit,
         )
         result = execute(runtime.graphql_schema, document, context_value=ctx, variable_values=variables,
                          operation_name=operation_name)
@@ -143,6 +167,10 @@ class GraphQLView:
         record.subjects = subject_pseudonyms(runtime.subject_key, ctx.subjects)
         for alarm in runtime.check_monitor.observe(caller.application.id, ctx.subjects_checked, ctx.subjects_failed):
             await self._raise_alarm(alarm, record)
+        if operation.operation is OperationType.MUTATION:
+            result = self._all_or_nothing(result, unit, record)
+            if record.changes:
+                await unit.prepare()  # the notifications commit with the changes, or not at all
         served_nothing = not result.data or all(v is None for v in result.data.values())
         codes = [e["extensions"]["code"] for e in errors]
         if not errors:
@@ -162,6 +190,15 @@ class GraphQLView:
         if record.scrubbed:
             body["extensions"]["freeTextMasked"] = record.scrubbed
         return 200, body
+
+    @staticmethod
+    def _all_or_nothing(result: ExecutionResult, unit: WorkflowUnit, record: AuditRecord) -> ExecutionResult:
+        """A request's mutations are one unit: if one failed, none is applied (the caller rolls
+        back) and no data is returned; otherwise its changes go into the audit record."""
+        if result.errors:
+            return ExecutionResult(data=None, errors=result.errors)
+        record.changes = unit.changes
+        return result
 
     async def _raise_alarm(self, alarm: Alarm, cause: AuditRecord) -> None:
         """Log, count and audit an anomaly alarm (the provider and the auditors read it there)."""
@@ -268,6 +305,8 @@ def _operation_name(roots: set[str]) -> str:
     if roots <= INTROSPECTION_ROOTS:
         return "introspection"
     if roots <= INTROSPECTION_ROOTS | OPERATOR_ROOTS:
+        if roots & WORKFLOW_ROOTS:
+            return "workflow"
         return "audit" if roots & AUDIT_ROOTS else "catalog"
     data_roots = roots - INTROSPECTION_ROOTS
     if all(r.startswith("check") for r in data_roots):

@@ -1,9 +1,11 @@
-"""Pushing each department its slice of the audit trail, at least once (003 第二十四条: logs are
-pushed to the provider and the consumer; docs/audit-access.md).
+"""Pushing each department its slice of a feed, at least once: the audit trail (003 第二十四条:
+logs are pushed to the provider and the consumer; docs/audit-access.md), and the workflow's
+notifications (share-application events, store.workflow). One `Pusher` delivers either; a feed
+only says how to read a department's next batch after a cursor.
 
-    every GATEWAY_AUDIT_PUSH_SECONDS, for each department with a webhook, concurrently:
+    every interval, for each department with a webhook in the feed's table, concurrently:
         claim its lease ─ none: another worker is pushing it, or it is backing off
-        read the records of its scope after its cursor (audit.query.AuditReader.batch)
+        read the records of its slice after its cursor (the feed's `batch`)
         POST them as NDJSON, signed with its secret (over the version, a timestamp, the
         department, the sequence range and the body: `signed_payload`)
             2xx      → move the cursor to the end of the batch, read the next batch
@@ -12,7 +14,7 @@ pushed to the provider and the consumer; docs/audit-access.md).
 
 The cursor moves only after a 2xx answer, so every record is delivered at least once, and maybe
 more than once (a receiver dedupes on `seq`). Cursor, failures and lease live in the platform
-store (`audit_webhooks`), so a restart resumes after the last acknowledged batch and several
+store (`audit_webhooks`, `event_webhooks`), so a restart resumes after the last acknowledged batch and several
 workers never post the same batch at once. The pusher is one task on the event loop that only
 awaits the stores and the receivers: requests are never kept waiting for it.
 
@@ -34,21 +36,24 @@ import secrets
 import socket
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
+from sqlalchemy import Table
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from audit import AuditRecord, AuditStore
 from audit.query import WEBHOOK_LABEL, AuditReader, Batch, Scope
 from gateway import admin
 from gateway.settings import Settings
 from store import repository
+from store import tables as t
+from store import workflow as workflow_store
 
 if TYPE_CHECKING:
     from gateway.runtime import Runtime
@@ -101,20 +106,75 @@ class PushSettings:
     timeout: float = TIMEOUT
 
 
-class AuditPusher:
-    def __init__(self, store: AsyncEngine, reader: AuditReader, config: PushSettings | None = None, *,
+class Record(Protocol):
+    def ndjson(self) -> str: ...  # one line of the NDJSON body, without the newline
+
+
+class FeedBatch(Protocol):
+    """Up to `limit` records of a department's slice after a cursor; the cursor may move to
+    `through` once the batch is acknowledged (`through` <= the cursor: nothing new)."""
+
+    @property
+    def records(self) -> Sequence[Record]: ...
+    @property
+    def first(self) -> int: ...
+    @property
+    def through(self) -> int: ...
+
+
+class Feed(Protocol):
+    async def batch(self, department: str, after: int, limit: int) -> FeedBatch: ...
+
+
+@dataclass(frozen=True)
+class AuditFeed:
+    """The department's scope of the audit trail (provider and consumer)."""
+
+    reader: AuditReader
+
+    async def batch(self, department: str, after: int, limit: int) -> Batch:
+        return await self.reader.batch(Scope.of_department(self.reader.catalog, department), after=after, limit=limit)
+
+
+@dataclass(frozen=True)
+class EventBatch:
+    records: list[workflow_store.StoredEvent]
+    first: int
+    through: int
+
+
+@dataclass(frozen=True)
+class EventFeed:
+    """The workflow's notifications concerning the department (as consumer or provider); their
+    own seq numbering, so the same headers and cursor serve."""
+
+    store: AsyncEngine
+
+    async def batch(self, department: str, after: int, limit: int) -> EventBatch:
+        events = await workflow_store.load_events(self.store, department, after, limit)
+        # The range starts right after the cursor, as the audit feed's: ranges follow on from each
+        # other, so a receiver tells a gap from "nothing of mine in between".
+        return EventBatch(events, after + 1, events[-1].seq if events else after)
+
+
+class Pusher:
+    """Delivers `feed` to the webhooks of `table`; `name` names its task, its log lines and its User-Agent."""
+
+    def __init__(self, store: AsyncEngine, feed: Feed, table: Table, name: str, config: PushSettings | None = None, *,
                  transport: httpx.AsyncBaseTransport | None = None, owner: str | None = None) -> None:
         self.store = store
-        self.reader = reader
+        self.feed = feed
+        self.table = table
+        self.name = name
         self.config = config or PushSettings()
         self.owner = (owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}")[:64]
         self.client = httpx.AsyncClient(timeout=self.config.timeout, follow_redirects=False, transport=transport,
-                                        headers={"User-Agent": "gov-data-gateway audit push"})
+                                        headers={"User-Agent": f"gov-data-gateway {name} push"})
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
 
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="audit-pusher")
+        self._task = asyncio.get_running_loop().create_task(self._run(), name=f"{self.name}-pusher")
 
     async def close(self) -> None:
         """Stop after the post in flight, if any, has been answered and its cursor stored, so a
@@ -135,56 +195,58 @@ class AuditPusher:
             try:
                 await self.run_once()
             except Exception as exc:  # a store that cannot answer now may answer at the next turn
-                log.warning("audit push turn failed: %s", type(exc).__name__)
+                log.warning("%s push turn failed: %s", self.name, type(exc).__name__)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), self.config.interval)
 
     async def run_once(self) -> dict[str, int]:
         """One turn over every department with a webhook; the records delivered, by department."""
-        webhooks = await repository.load_webhooks(self.store)
+        webhooks = await repository.load_webhooks(self.store, table=self.table)
         counts = await asyncio.gather(*(self._push(w.department) for w in webhooks), return_exceptions=True)
         delivered: dict[str, int] = {}
         for webhook, count in zip(webhooks, counts, strict=True):
             if isinstance(count, BaseException):
-                log.warning("audit push to %s failed: %s", webhook.department, type(count).__name__)
+                log.warning("%s push to %s failed: %s", self.name, webhook.department, type(count).__name__)
             else:
                 delivered[webhook.department] = count
         return delivered
 
     async def _push(self, department: str) -> int:
-        webhook = await repository.claim_webhook(self.store, department, self.owner, time.time(), LEASE_SECONDS)
+        table = self.table
+        webhook = await repository.claim_webhook(self.store, department, self.owner, time.time(), LEASE_SECONDS,
+                                                 table=table)
         if webhook is None:
             return 0
         delivered, acked = 0, webhook.acked_seq
         try:
-            scope = Scope.of_department(self.reader.catalog, department)
             for _ in range(MAX_BATCHES):
                 if self._stopping.is_set():
                     break
-                batch = await self.reader.batch(scope, after=acked, limit=self.config.batch)
+                batch = await self.feed.batch(department, acked, self.config.batch)
                 if batch.through <= acked:
                     break
                 if batch.records:
                     error = await self._post(webhook, batch)
                     if error is not None:
                         delay = min(self.config.interval * 2 ** webhook.failures, self.config.max_backoff)
-                        await repository.webhook_failed(self.store, department, self.owner, error, time.time() + delay)
-                        log.warning("audit push to %s: %s; retrying in %.0f s", department, error, delay)
+                        await repository.webhook_failed(self.store, department, self.owner, error, time.time() + delay,
+                                                        table=table)
+                        log.warning("%s push to %s: %s; retrying in %.0f s", self.name, department, error, delay)
                         break
                     delivered += len(batch.records)
                 # Nothing of this department's in the range: the cursor moves on without a post.
                 await repository.webhook_delivered(self.store, department, self.owner, batch.through,
-                                                   datetime.now(UTC).isoformat() if batch.records else None)
+                                                   datetime.now(UTC).isoformat() if batch.records else None, table=table)
                 acked = batch.through
                 if len(batch.records) < self.config.batch:
                     break
         finally:
-            await repository.release_webhook(self.store, department, self.owner)
+            await repository.release_webhook(self.store, department, self.owner, table=table)
         return delivered
 
-    async def _post(self, webhook: repository.Webhook, batch: Batch) -> str | None:
+    async def _post(self, webhook: repository.Webhook, batch: FeedBatch) -> str | None:
         """Post one batch; None when the receiver acknowledged it (2xx), else what went wrong."""
-        body = "".join(stored.ndjson() + "\n" for stored in batch.records).encode()
+        body = "".join(record.ndjson() + "\n" for record in batch.records).encode()
         timestamp, seq_range = int(time.time()), f"{batch.first}-{batch.through}"
         headers = {
             "Content-Type": "application/x-ndjson",
@@ -202,30 +264,65 @@ class AuditPusher:
         return f"HTTP {response.status_code}"
 
 
-async def start_pusher(runtime: Runtime) -> AuditPusher | None:
-    """Start pushing if pushing is on and a department has a webhook; None otherwise (a webhook
-    registered later is pushed from the next start)."""
+class AuditPusher(Pusher):
+    """The audit trail to `audit_webhooks`."""
+
+    def __init__(self, store: AsyncEngine, reader: AuditReader, config: PushSettings | None = None, *,
+                 transport: httpx.AsyncBaseTransport | None = None, owner: str | None = None) -> None:
+        super().__init__(store, AuditFeed(reader), t.audit_webhooks, "audit", config, transport=transport, owner=owner)
+        self.reader = reader
+
+
+class EventPusher(Pusher):
+    """The workflow's notifications to `event_webhooks`."""
+
+    def __init__(self, store: AsyncEngine, config: PushSettings | None = None, *,
+                 transport: httpx.AsyncBaseTransport | None = None, owner: str | None = None) -> None:
+        super().__init__(store, EventFeed(store), t.event_webhooks, "event", config, transport=transport, owner=owner)
+
+
+P = TypeVar("P", bound=Pusher)
+
+
+async def _start(runtime: Runtime, table: Table, interval: float, make: Callable[[PushSettings], P]) -> P | None:
+    """Start a pusher if its interval is on and a department has a webhook in `table`; None
+    otherwise (a webhook registered later is pushed from the next start)."""
     settings = runtime.settings
-    if settings.audit_push_seconds <= 0:
+    if interval <= 0:
         return None
     try:
-        webhooks = await repository.load_webhooks(runtime.store_engine)
-    except SQLAlchemyError as exc:  # a store not migrated to 0003 yet: serve, without pushing
-        log.warning("audit push off: the platform store has no webhooks table (%s); run the migrations",
+        webhooks = await repository.load_webhooks(runtime.store_engine, table=table)
+    except SQLAlchemyError as exc:  # a store not migrated yet: serve, without pushing
+        log.warning("push off: the platform store has no %s table (%s); run the migrations", table.name,
                     type(exc).__name__)
         return None
     if not webhooks:
         return None
-    pusher = AuditPusher(runtime.store_engine, AuditReader(runtime.audit.engine, runtime.catalog), PushSettings(
-        interval=settings.audit_push_seconds, batch=settings.audit_push_batch,
-        max_backoff=settings.audit_push_max_backoff_seconds))
+    pusher = make(PushSettings(interval=interval, batch=settings.audit_push_batch,
+                               max_backoff=settings.audit_push_max_backoff_seconds))
     pusher.start()
-    log.info("audit push on for %d departments", len(webhooks))
+    log.info("%s push on for %d departments", pusher.name, len(webhooks))
     return pusher
 
 
+async def start_pusher(runtime: Runtime) -> AuditPusher | None:
+    """The audit push, every GATEWAY_AUDIT_PUSH_SECONDS (needs migration 0003)."""
+    return await _start(runtime, t.audit_webhooks, runtime.settings.audit_push_seconds,
+                        lambda config: AuditPusher(runtime.store_engine,
+                                                   AuditReader(runtime.audit.engine, runtime.catalog), config))
+
+
+async def start_event_pusher(runtime: Runtime) -> EventPusher | None:
+    """The notifications push, every GATEWAY_WORKFLOW_SWEEP_SECONDS (needs migration 0004)."""
+    return await _start(runtime, t.event_webhooks, runtime.settings.workflow_sweep_seconds,
+                        lambda config: EventPusher(runtime.store_engine, config))
+
+
 # Registration (the command line: `gateway audit webhook set|list|remove`). Each change names its
-# operator and is audited: where a department's audit slice goes is itself a security decision.
+# operator and is audited: where a department's slice goes is itself a security decision. `table`
+# chooses the feed: `audit_webhooks` (the default) or `event_webhooks` (workflow notifications).
+
+OPERATIONS = {t.audit_webhooks.name: "audit.webhook", t.event_webhooks.name: "workflow.webhook"}  # + .set / .remove
 
 MIN_SECRET = 16
 Resolver = Callable[[str, int], Awaitable[list[str]]]  # host, port → the addresses it resolves to now
@@ -288,10 +385,11 @@ async def check_url(url: str, *, allow_insecure: bool = False, resolve: Resolver
 
 async def register_webhook(settings: Settings, department: str, url: str, secret: str | None = None,
                            skip_history: bool = False, *, operator: str, allow_insecure: bool = False,
-                           resolve: Resolver | None = None) -> str:
+                           resolve: Resolver | None = None, table: Table = t.audit_webhooks) -> str:
     """Register or replace DEPARTMENT's webhook; the secret in force (generated when not given).
     A new webhook receives the department's whole slice from the first record, unless
     `skip_history`; a replaced one keeps its cursor."""
+    operation = _operation(table, "set")
     url = await check_url(url, allow_insecure=allow_insecure, resolve=resolve)
     if secret is not None and len(secret) < MIN_SECRET:
         raise WebhookError(f"the secret must be at least {MIN_SECRET} characters (or leave it out to have one generated)")
@@ -301,24 +399,39 @@ async def register_webhook(settings: Settings, department: str, url: str, secret
         if department not in principals.departments:
             raise WebhookError(f"no department {department!r} in the platform store")
         operator = _operator(principals, operator)
-        tail = await AuditReader(stores.audit.engine, stores.catalog).tail() if skip_history else None
-        await repository.set_webhook(conn, department, url, secret, tail)
-        await _audit_change(stores.audit, "audit.webhook.set", department, operator)
+        tail = await _tail(stores, conn, table) if skip_history else None
+        await repository.set_webhook(conn, department, url, secret, tail, table=table)
+        await _audit_change(stores.audit, operation, department, operator)
     return secret
 
 
-async def unregister_webhook(settings: Settings, department: str, *, operator: str) -> bool:
+async def unregister_webhook(settings: Settings, department: str, *, operator: str,
+                             table: Table = t.audit_webhooks) -> bool:
+    operation = _operation(table, "remove")
     async with admin.open_stores(settings) as stores, stores.store.begin() as conn:
         operator = _operator(await repository.load_principals(conn), operator)
-        removed = await repository.remove_webhook(conn, department)
+        removed = await repository.remove_webhook(conn, department, table=table)
         if removed:
-            await _audit_change(stores.audit, "audit.webhook.remove", department, operator)
+            await _audit_change(stores.audit, operation, department, operator)
         return removed
 
 
-async def list_webhooks(settings: Settings) -> list[repository.Webhook]:
+async def list_webhooks(settings: Settings, *, table: Table = t.audit_webhooks) -> list[repository.Webhook]:
     async with admin.open_stores(settings) as stores:
-        return await repository.load_webhooks(stores.store)
+        return await repository.load_webhooks(stores.store, table=table)
+
+
+def _operation(table: Table, verb: str) -> str:
+    if table.name not in OPERATIONS:
+        raise ValueError(f"{table.name} is not a webhooks table")
+    return f"{OPERATIONS[table.name]}.{verb}"
+
+
+async def _tail(stores: admin.Stores, conn: AsyncConnection, table: Table) -> int:
+    """The last seq of the feed now: where a webhook that skips the history starts."""
+    if table.name == t.event_webhooks.name:
+        return await workflow_store.last_event_seq(conn)
+    return await AuditReader(stores.audit.engine, stores.catalog).tail()
 
 
 def _operator(principals: repository.Principals, operator: str) -> str:

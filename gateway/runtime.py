@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import strawberry
 from graphql import GraphQLSchema
@@ -27,8 +29,11 @@ from resolvers.pagination import CursorCodec
 from schema.audit_api import AuditAccess
 from schema.builder import build_schema
 from schema.catalog import Catalog
+from schema.workflow_api import WorkflowAccess
 from store import repository
 from store.repository import Principals
+from workflow.service import Deadlines, now
+from workflow.unit import WorkflowUnit
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +120,7 @@ class Runtime:
     subject_key: bytes = field(default_factory=lambda: KeyRing.generate().derive(SUBJECT_LABEL))
     check_monitor: CheckMonitor = field(default_factory=CheckMonitor)
     limiter: Limiter = field(default_factory=lambda: InProcessLimiter({}))
+    clock: Callable[[], datetime] = now  # the workflow's "now" (tests set it to a fixed day)
 
     def __post_init__(self) -> None:
         self.department_names = self.principals.department_names
@@ -132,27 +138,39 @@ class Runtime:
         keys = load_keys(settings)
         planner = Planner(PolicySet.build(catalog, grants, principals.application_departments(),
                                           mask_overrides=overrides), keys=keys)
-        schema = build_schema(catalog, AuditAccess(AuditReader(audit.engine, catalog), store_engine))
-        return cls(
+        runtime: Runtime
+        schema = build_schema(catalog, AuditAccess(AuditReader(audit.engine, catalog), store_engine),
+                              WorkflowAccess(store_engine, catalog, lambda: runtime.clock()))
+        runtime = cls(
             settings=settings, store_engine=store_engine, audit=audit, library_engines=library_engines,
             catalog=catalog, principals=principals, planner=planner, schema=schema,
             sources=library_sources(catalog, library_engines), documents=DocumentCache(schema._schema),
             policy_revision=revision, keys=keys, cursors=CursorCodec(keys.derive("cursor")),
             subject_key=keys.derive(SUBJECT_LABEL), limiter=make_limiter(settings),
         )
+        return runtime
 
     @property
     def graphql_schema(self) -> GraphQLSchema:
         return self.schema._schema
 
-    async def refresh_policy(self) -> None:
+    @property
+    def deadlines(self) -> Deadlines:
+        s = self.settings
+        return Deadlines(s.workflow_check_days, s.workflow_reply_days, s.workflow_expiry_notice_days)
+
+    def workflow_unit(self) -> WorkflowUnit:
+        return WorkflowUnit(self.store_engine, self.catalog, self.deadlines, lambda: self.clock())
+
+    async def refresh_policy(self, force: bool = False) -> None:
         """Reload grants and principals when the store's policy revision moved; checked at
-        most every `policy_refresh_seconds`. A store that cannot answer keeps the last good
-        version serving and is reported on /readyz."""
-        now = time.monotonic()
-        if now - self.policy_checked_at < self.settings.policy_refresh_seconds:
+        most every `policy_refresh_seconds` (at once when `force`: this worker just changed
+        it). A store that cannot answer keeps the last good version serving and is reported
+        on /readyz."""
+        checked = time.monotonic()
+        if not force and checked - self.policy_checked_at < self.settings.policy_refresh_seconds:
             return
-        self.policy_checked_at = now
+        self.policy_checked_at = checked
         try:
             revision = await repository.policy_revision(self.store_engine)
             if revision != self.policy_revision:

@@ -54,6 +54,14 @@ SETTINGS: dict[str, str] = {
     "GATEWAY_AUDIT_PUSH_BATCH": "Audit records one webhook post carries at most (default 200).",
     "GATEWAY_AUDIT_PUSH_MAX_BACKOFF_SECONDS": "Longest wait before retrying a webhook that failed: the wait doubles "
     "from GATEWAY_AUDIT_PUSH_SECONDS with each failure up to this (default 300).",
+    "GATEWAY_WORKFLOW_CHECK_DAYS": "Working days the platform has for the normative check of a share application "
+    "(default 3: 南昌 第十四条).",
+    "GATEWAY_WORKFLOW_REPLY_DAYS": "Working days a provider has to answer a forwarded application (default 5: 朔州 "
+    "第十六条, 南昌 第十四条; 10 under 西安 第二十条 and the Anhui rules).",
+    "GATEWAY_WORKFLOW_EXPIRY_NOTICE_DAYS": "A grant ending within this many days raises an EXPIRING notification "
+    "(default 7).",
+    "GATEWAY_WORKFLOW_SWEEP_SECONDS": "How often a worker looks for overdue applications and expiring grants, and "
+    "pushes notifications to the departments' webhooks (default 60; 0 = only `gateway workflow sweep`).",
 }
 
 
@@ -91,6 +99,16 @@ def _audit(env: Mapping[str, str], directory: Path) -> dict[str, object]:
                                             _sqlite(directory, "audit_checkpoints.sqlite"))}
 
 
+def _workflow(env: Mapping[str, str]) -> dict[str, object]:
+    days = {name: int(env.get(f"GATEWAY_WORKFLOW_{name.upper()}", default))
+            for name, default in (("check_days", "3"), ("reply_days", "5"), ("expiry_notice_days", "7"))}
+    for name, value in days.items():
+        if not 1 <= value <= 60:
+            raise SettingsError(f"GATEWAY_WORKFLOW_{name.upper()}={value}: give 1 to 60 working days")
+    return {f"workflow_{k}": v for k, v in days.items()} | {
+        "workflow_sweep_seconds": float(env.get("GATEWAY_WORKFLOW_SWEEP_SECONDS", "60"))}
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
@@ -119,6 +137,10 @@ class Settings:
     audit_checkpoint_seconds: float = 10.0
     audit_signing_key_file: Path | None = None
     audit_retention_days: int = 1096
+    workflow_check_days: int = 3
+    workflow_reply_days: int = 5
+    workflow_expiry_notice_days: int = 7
+    workflow_sweep_seconds: float = 60.0
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -150,6 +172,7 @@ class Settings:
             audit_push_batch=max(1, int(env.get("GATEWAY_AUDIT_PUSH_BATCH", "200"))),
             audit_push_max_backoff_seconds=float(env.get("GATEWAY_AUDIT_PUSH_MAX_BACKOFF_SECONDS", "300")),
             **_audit(env, directory),  # type: ignore[arg-type]
+            **_workflow(env),  # type: ignore[arg-type]
         )
 
     @property

@@ -26,6 +26,8 @@ class RequestContext:
     keys: KeyRing | None = None
     plan: AccessPlan | None = None
     department_names: dict[str, str] = field(default_factory=dict)
+    operator: str | None = None  # the registered real-name operator (X-Operator)
+    workflow_unit: Any = None  # workflow.unit.WorkflowUnit: the request's workflow changes, committed after audit
     rows: Counter[str] = field(default_factory=Counter)  # rows read, by resource code
     scrubbed: Counter[str] = field(default_factory=Counter)  # free-text values with identifiers masked
     subjects: list[str] = field(default_factory=list)  # entity keys looked up or checked (pseudonymized in the audit)

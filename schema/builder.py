@@ -10,6 +10,8 @@
     Query.unmask                reverse `reversible` mask tokens under an explicit grant
     Query.check*                data check (数据核验): claimed values in, MATCH/MISMATCH/NOT_FOUND out
     Query.auditRecords          the audit trail, scoped to the caller (schema/audit_api.py)
+    Query.shareApplications …   the application-and-approval workflow (schema/workflow_api.py)
+    Mutation.*                  its steps: submit, forward, approve, refuse, revoke, ...
 
 This module deliberately does not use `from __future__ import annotations`: strawberry reads
 the annotations of the types and resolvers built here at run time.
@@ -21,19 +23,23 @@ import strawberry
 
 from resolvers import entities
 from resolvers.listing import group_keys, list_query
-from schema import audit_api, catalog_api, check_api, unmask_api
+from schema import audit_api, catalog_api, check_api, unmask_api, workflow_api
 from schema.catalog import Cardinality, Catalog, Entity, Resource
 from schema.list_inputs import GroupCount, ListInputs, groups_field
 from schema.types import python_type
 
 
 def build_schema(catalog: Catalog, audit: Optional[audit_api.AuditAccess] = None,
-                 coerced_checks: bool = True) -> strawberry.Schema:
-    """`audit` reads the audit trail for `auditRecords` (the running gateway's stores); without it
-    the schema is the same, as `gateway schema print` shows it. `coerced_checks` resolves the
-    data-check fields without strawberry's argument conversion (check_api.install_coerced_resolvers)."""
+                 workflow: Optional[workflow_api.WorkflowAccess] = None, coerced_checks: bool = True) -> strawberry.Schema:
+    """`audit` reads the audit trail for `auditRecords` and `workflow` reaches the share
+    applications (the running gateway's stores); without them the schema is the same, as
+    `gateway schema print` shows it. `coerced_checks` resolves the data-check fields without
+    strawberry's argument conversion (check_api.install_coerced_resolvers)."""
     builder = _Builder(catalog, audit)
-    schema = strawberry.Schema(query=builder.query_type(), types=list(builder.types.values()))
+    workflow_queries, workflow_mutations = workflow_api.fields(workflow)
+    query = builder.query_type(workflow_queries)
+    mutation = strawberry.type(type("Mutation", (), workflow_mutations), name="Mutation")
+    schema = strawberry.Schema(query=query, mutation=mutation, types=list(builder.types.values()))
     if coerced_checks:
         check_api.install_coerced_resolvers(schema._schema, catalog)
     return schema
@@ -83,8 +89,8 @@ class _Builder:
             )
         return self.connections[type_name]
 
-    def query_type(self) -> Any:
-        namespace: dict[str, Any] = {}
+    def query_type(self, extra: dict[str, Any]) -> Any:
+        namespace: dict[str, Any] = dict(extra)
         for entity in Entity:
             namespace[entity.value.lower()] = strawberry.field(
                 resolver=_entity_resolver(entity, self.types[entity.value]),

@@ -183,6 +183,8 @@ class Resource:
     entity_field: str | None = None  # MANY: the list field on the entity, e.g. Person.licenses
     # The authoritative record of its entity: `person(idNumber:)` is null when the anchor has no row.
     anchor: bool = False
+    # What a share application for it must reference (申请材料), by name: docs/workflow.md.
+    materials: tuple[str, ...] = ()
 
     def validate(self) -> None:
         where = f"resource {self.code} ({self.name})"

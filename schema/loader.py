@@ -88,6 +88,7 @@ def _resource(doc: dict[str, Any], library: str) -> Resource:
         legal_basis=doc.get("legal_basis"),
         entity_field=doc.get("entity_field"),
         anchor=bool(doc.get("anchor", False)),
+        materials=tuple(str(m) for m in doc.get("materials", ())),
     )
 
 

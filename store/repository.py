@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Table, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from policies.grants import Grant, GrantStatus
@@ -147,12 +147,12 @@ async def load_grants(bind: Bind) -> list[Grant]:
         ]
 
 
-async def insert_grant(conn: AsyncConnection, grant: Grant, scenario: str = "") -> None:
+async def insert_grant(conn: AsyncConnection, grant: Grant, scenario: str = "", share_application: str | None = None) -> None:
     await conn.execute(t.grants.insert().values(
         id=grant.id, application=grant.application, resource=grant.resource, fields=list(grant.fields),
         purpose=grant.purpose, modes=list(grant.modes), valid_from=grant.valid_from, valid_until=grant.valid_until,
         status=grant.status.value, mask_fields=list(grant.mask_fields), mask_rules=dict(grant.mask_rules),
-        scenario=scenario,
+        scenario=scenario, share_application=share_application,
     ))
     await bump_policy_revision(conn)
 
@@ -211,7 +211,8 @@ async def load_application(bind: Bind, application_id: str) -> Application | Non
 
 @dataclass(frozen=True)
 class Webhook:
-    """Where a department's slice of the audit trail is pushed, and how far it was delivered."""
+    """Where a department's slice of a feed (the audit trail, or workflow notifications) is
+    pushed, and how far it was delivered."""
 
     department: str
     url: str
@@ -228,16 +229,19 @@ def _webhook(r: Any) -> Webhook:
                    r.delivered_at)
 
 
-async def load_webhooks(bind: Bind) -> list[Webhook]:
+# The webhook functions work on any table built by tables._webhook_columns(): `audit_webhooks`
+# (the default) or `event_webhooks`.
+
+async def load_webhooks(bind: Bind, *, table: Table = t.audit_webhooks) -> list[Webhook]:
     async with reading(bind) as conn:
-        rows = await conn.execute(select(t.audit_webhooks).order_by(t.audit_webhooks.c.department))
+        rows = await conn.execute(select(table).order_by(table.c.department))
         return [_webhook(r) for r in rows]
 
 
-async def set_webhook(conn: AsyncConnection, department: str, url: str, secret: str, acked_seq: int | None = None) -> None:
+async def set_webhook(conn: AsyncConnection, department: str, url: str, secret: str, acked_seq: int | None = None,
+                      *, table: Table = t.audit_webhooks) -> None:
     """Register or replace a department's webhook. Replacing keeps its delivery cursor (unless
     `acked_seq` is given) and makes it due at once."""
-    table = t.audit_webhooks
     values: dict[str, Any] = {"url": url, "secret": secret, "failures": 0, "next_attempt_at": None, "last_error": None}
     if acked_seq is not None:
         values["acked_seq"] = acked_seq
@@ -246,15 +250,15 @@ async def set_webhook(conn: AsyncConnection, department: str, url: str, secret: 
         await conn.execute(table.insert().values({**values, "department": department, "acked_seq": acked_seq or 0}))
 
 
-async def remove_webhook(conn: AsyncConnection, department: str) -> bool:
-    result = await conn.execute(delete(t.audit_webhooks).where(t.audit_webhooks.c.department == department))
+async def remove_webhook(conn: AsyncConnection, department: str, *, table: Table = t.audit_webhooks) -> bool:
+    result = await conn.execute(delete(table).where(table.c.department == department))
     return bool(result.rowcount)
 
 
-async def claim_webhook(engine: AsyncEngine, department: str, owner: str, now: float, lease_seconds: float) -> Webhook | None:
+async def claim_webhook(engine: AsyncEngine, department: str, owner: str, now: float, lease_seconds: float,
+                        *, table: Table = t.audit_webhooks) -> Webhook | None:
     """Take the department's push lease if it is free, expired or ours, and the webhook is due;
     the webhook as claimed, or None. One UPDATE decides, so two workers never both win."""
-    table = t.audit_webhooks
     free = table.c.lease_until.is_(None) | (table.c.lease_until < now) | (table.c.lease_owner == owner)
     due = table.c.next_attempt_at.is_(None) | (table.c.next_attempt_at <= now)
     async with engine.begin() as conn:
@@ -266,9 +270,9 @@ async def claim_webhook(engine: AsyncEngine, department: str, owner: str, now: f
         return _webhook(r) if r else None
 
 
-async def webhook_delivered(engine: AsyncEngine, department: str, owner: str, through: int, at: str | None) -> None:
+async def webhook_delivered(engine: AsyncEngine, department: str, owner: str, through: int, at: str | None,
+                            *, table: Table = t.audit_webhooks) -> None:
     """Move the delivery cursor forward to `through` (never back); `at` is set when a post was acknowledged."""
-    table = t.audit_webhooks
     values: dict[str, Any] = {"acked_seq": through, "failures": 0, "next_attempt_at": None, "last_error": None}
     if at is not None:
         values["delivered_at"] = at
@@ -277,15 +281,14 @@ async def webhook_delivered(engine: AsyncEngine, department: str, owner: str, th
                                                & (table.c.acked_seq < through)).values(**values))
 
 
-async def webhook_failed(engine: AsyncEngine, department: str, owner: str, error: str, next_attempt_at: float) -> None:
-    table = t.audit_webhooks
+async def webhook_failed(engine: AsyncEngine, department: str, owner: str, error: str, next_attempt_at: float,
+                         *, table: Table = t.audit_webhooks) -> None:
     async with engine.begin() as conn:
         await conn.execute(update(table).where((table.c.department == department) & (table.c.lease_owner == owner))
                            .values(failures=table.c.failures + 1, last_error=error[:500], next_attempt_at=next_attempt_at))
 
 
-async def release_webhook(engine: AsyncEngine, department: str, owner: str) -> None:
-    table = t.audit_webhooks
+async def release_webhook(engine: AsyncEngine, department: str, owner: str, *, table: Table = t.audit_webhooks) -> None:
     async with engine.begin() as conn:
         await conn.execute(update(table).where((table.c.department == department) & (table.c.lease_owner == owner))
                            .values(lease_owner=None, lease_until=None))

@@ -16,7 +16,12 @@ class Gateway:
         self.state = state  # the lifespan state: the runtime the requests see
 
     def application(self, app_id: str) -> dict[str, Any]:
-        return next(a for a in self.credentials["applications"] if a["id"] == app_id)
+        """A consuming application, or an administrative one (its `operators`: its one operator)."""
+        for application in self.credentials["applications"]:
+            if application["id"] == app_id:
+                return dict(application)
+        admin = next(a for a in self.credentials["admins"] if a["application"] == app_id)
+        return {**admin, "id": app_id, "operators": [admin["operator"]]}
 
     def headers(self, app_id: str | None, purpose: str | None = None, operator: str | None = "default") -> dict[str, str]:
         headers: dict[str, str] = {}
