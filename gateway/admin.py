@@ -113,27 +113,34 @@ def deadlines(settings: Settings) -> Deadlines:
     return Deadlines(settings.workflow_check_days, settings.workflow_reply_days, settings.workflow_expiry_notice_days)
 
 
+async def _actor(conn: AsyncConnection, as_application: str, operator: str) -> Actor:
+    """The application named with --as, and a registered, active operator of its department."""
+    application = await repository.load_application(conn, as_application)
+    principals = await repository.load_principals(conn)
+    who = principals.active_operator(operator)
+    if application is None or not application.active:
+        raise WorkflowRefused(f"no active application {as_application!r} (--as)")
+    if who is None or principals.operators[who].department != application.department:
+        raise WorkflowRefused(f"{operator!r} is not a registered, active operator of {application.department} "
+                              "(--operator): workflow steps are audited by real name")
+    return Actor(application, who)
+
+
 async def workflow_step(settings: Settings, as_application: str, operator: str,
                         step: Callable[[Workflow], Awaitable[T]]) -> T:
     """Run one workflow step as APPLICATION and OPERATOR; its audit record is written before it commits."""
     async with open_stores(settings) as stores, stores.store.begin() as conn:
-        application = await repository.load_application(conn, as_application)
-        principals = await repository.load_principals(conn)
-        who = principals.active_operator(operator)
-        if application is None or not application.active:
-            raise WorkflowRefused(f"no active application {as_application!r} (--as)")
-        if who is None or principals.operators[who].department != application.department:
-            raise WorkflowRefused(f"{operator!r} is not a registered, active operator of {application.department} "
-                                  "(--operator): workflow steps are audited by real name")
-        flow = await open_workflow(conn, stores.catalog, Actor(application, who), deadlines(settings))
+        actor = await _actor(conn, as_application, operator)
+        flow = await open_workflow(conn, stores.catalog, actor, deadlines(settings))
         try:
             result = await step(flow)
         except GatewayError as exc:
             raise WorkflowRefused(f"{exc.code.value}: {exc.message}") from None
         await workflow_rows.add_events(conn, flow.events, flow.at.isoformat())
         await stores.audit.append(AuditRecord.administrative(
-            "workflow", who, application=application.id, department=application.department,
-            changes=[c.as_audit() for c in flow.changes], client="cli"))
+            "workflow", actor.operator, application=actor.application.id, department=actor.department,
+            changes=[c.as_audit() for c in flow.changes], client="cli",
+            policy_version=(await policy_set(conn, stores.catalog)).version))
         return result
 
 
@@ -142,13 +149,14 @@ async def read_workflow(settings: Settings, read: Callable[[AsyncEngine, Catalog
         return await read(stores.store, stores.catalog)
 
 
-async def record_notice(settings: Settings, notice: YearNotice, operator: str) -> bool:
-    """Record a year's holiday notice (the calendar's extension); audited before it commits."""
+async def record_notice(settings: Settings, notice: YearNotice, as_application: str, operator: str) -> bool:
+    """Record a year's holiday notice (the calendar's extension), as the platform; audited before it commits."""
     async with open_stores(settings) as stores, stores.store.begin() as conn:
-        who = (await repository.load_principals(conn)).active_operator(operator)
-        if who is None:
-            raise WorkflowRefused(f"{operator!r} is not a registered, active operator (--operator)")
-        replaced = await workflow_rows.save_notice(conn, notice, who, datetime.now(UTC).isoformat())
+        actor = await _actor(conn, as_application, operator)
+        if actor.role != "PLATFORM_ADMIN":
+            raise WorkflowRefused("only the platform (a PLATFORM_ADMIN application, --as) records the calendar's notices")
+        replaced = await workflow_rows.save_notice(conn, notice, actor.operator, datetime.now(UTC).isoformat())
         await stores.audit.append(AuditRecord.administrative(
-            "workflow.calendar", who, fields={f"calendar:{notice.year}": "POLICY"}, client="cli"))
+            "workflow.calendar", actor.operator, application=actor.application.id, department=actor.department,
+            fields={f"calendar:{notice.year}": "POLICY"}, client="cli"))
         return replaced

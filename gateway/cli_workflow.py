@@ -252,15 +252,15 @@ def sweep(data_dir: DataDir = None) -> None:
 
 
 @calendar_app.command("import")
-def calendar_import(notice_file: Path, operator: Annotated[str, typer.Option("--operator", help="Who records it.")],
-                    data_dir: DataDir = None) -> None:
-    """Record a year's holiday notice (TOML; docs/workflow.md) so that deadlines reach into that year."""
+def calendar_import(notice_file: Path, as_application: As, operator: Operator, data_dir: DataDir = None) -> None:
+    """Record a year's holiday notice (TOML; docs/workflow.md) so that deadlines reach into that year; the
+    platform (a PLATFORM_ADMIN application) records it."""
     from gateway import admin
     from workflow.calendar import NoticeError, parse_notice
 
     try:
         notice = parse_notice(notice_file.read_text(encoding="utf-8"))
-        replaced = asyncio.run(admin.record_notice(_settings(data_dir), notice, operator))
+        replaced = asyncio.run(admin.record_notice(_settings(data_dir), notice, as_application, operator))
     except (NoticeError, admin.WorkflowRefused, OSError) as exc:
         print(f"refused: {exc}", file=sys.stderr)
         raise typer.Exit(code=1) from None
@@ -279,7 +279,7 @@ def calendar_due(start: Annotated[str, typer.Option("--from", help="The day the 
     notices = asyncio.run(admin.read_workflow(_settings(data_dir), lambda store, _c: rows.load_notices(store)))
     try:
         print(WorkingCalendar(notices).add_working_days(_date(start, "--from"), days).isoformat())
-    except CalendarNotCovered as exc:
+    except (CalendarNotCovered, ValueError) as exc:
         print(f"refused: {exc}", file=sys.stderr)
         raise typer.Exit(code=1) from None
 

@@ -252,11 +252,16 @@ def fields(access: Optional[WorkflowAccess]) -> tuple[dict[str, Any], dict[str, 
         acc, application = await caller(info)
         if not 1 <= first <= MAX_LIST:
             raise GatewayError(ErrorCode.BAD_USER_INPUT, f"`first` must be between 1 and {MAX_LIST}.")
-        flt = ApplicationFilter(departments=visible_departments(application), state=state, resource=resource)
-        found = await rows.list_applications(acc.store, flt, limit=MAX_LIST if overdue is not None else first)
-        today = acc.today()
-        if overdue is not None:
-            found = [a for a in found if (a.overdue_stage(today) is not None) == overdue][:first]
+        departments, today = visible_departments(application), acc.today()
+        if overdue:
+            found = [a for a in await rows.overdue_applications(acc.store, today, departments)
+                     if (state is None or a.state is state) and (resource is None or a.request.resource == resource)]
+        else:
+            flt = ApplicationFilter(departments=departments, state=state, resource=resource)
+            found = await rows.list_applications(acc.store, flt, limit=first)
+            if overdue is False:
+                found = [a for a in found if a.overdue_stage(today) is None]
+        found = found[:first]
         purposes = await _purposes(acc)
         return [_node(a, acc, purposes) for a in found]
 
@@ -282,19 +287,17 @@ def fields(access: Optional[WorkflowAccess]) -> tuple[dict[str, Any], dict[str, 
     async def overdue_counts(info: strawberry.Info) -> list[OverdueCount]:
         acc, application = await caller(info)
         today, counts = acc.today(), {}
-        flt = ApplicationFilter(departments=visible_departments(application))
-        for state in (model.State.SUBMITTED, model.State.FORWARDED):
-            for a in await rows.list_applications(acc.store, ApplicationFilter(flt.departments, state=state), 10_000):
-                stage = a.overdue_stage(today)
-                if stage is not None:
-                    key = ("PLATFORM" if stage == "CHECK" else a.provider, stage)
-                    counts[key] = counts.get(key, 0) + 1
+        for a in await rows.overdue_applications(acc.store, today, visible_departments(application)):
+            stage = a.overdue_stage(today)
+            key = ("PLATFORM" if stage == "CHECK" else a.provider, stage)
+            counts[key] = counts.get(key, 0) + 1
         return [OverdueCount(responsible=k[0], stage=k[1], count=n) for k, n in sorted(counts.items())]
 
     queries = {
         "shareApplications": strawberry.field(resolver=share_applications, description=(
             "Share applications the caller may see, newest first: its department's own and those for the resources "
-            "it provides (every one for the platform and auditors). `overdue: true` lists the late ones.")),
+            "it provides (every one for the platform and auditors). `overdue: true` lists every late one, "
+            "`overdue: false` the others.")),
         "shareApplication": strawberry.field(resolver=share_application, description="One share application by id."),
         "workflowEvents": strawberry.field(resolver=workflow_events, description=(
             "Notifications after `after` (a seq), oldest first: those concerning the caller's department as "

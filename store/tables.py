@@ -3,7 +3,21 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Boolean, Column, Date, Float, ForeignKey, Integer, MetaData, String, Table, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 
 metadata = MetaData()
 
@@ -79,6 +93,7 @@ grants = Table(
     Column("mask_rules", JSON, nullable=False, default=dict, server_default="{}"),  # coordinate → rule this grant masks it with
     Column("scenario", Text, nullable=False, default=""),
     Column("share_application", String(40), nullable=True),  # the application it was approved from, if any
+    Index("ix_grants_application", "application"),
 )
 
 # Administrators' mask rules (rules are data): `target` is a coordinate (Person.mobile), a resource
@@ -171,7 +186,7 @@ workflow_events = Table(
     Column("kind", String(24), nullable=False),
     Column("share_application", String(40), nullable=True),
     Column("grant_id", String(64), nullable=True),
-    Column("consumer", String(32), nullable=True),  # the applying department(s)' code(s), space-separated
+    Column("consumer", String(400), nullable=True),  # the applying department(s)' code(s), space-separated
     Column("provider", String(32), nullable=True),
     Column("actor", String(64), nullable=True),  # the operator, or null for the platform's own sweep
     Column("detail", JSON, nullable=False),

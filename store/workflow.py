@@ -83,6 +83,19 @@ async def list_applications(bind: Bind, flt: ApplicationFilter, limit: int = 500
     return [_application(r, children.get(r.id, ())) for r in rows]
 
 
+async def overdue_applications(bind: Bind, today: date, departments: frozenset[str] | None = None
+                               ) -> list[ShareApplication]:
+    """Every application past the deadline of the step it waits for: the platform's check
+    (SUBMITTED) or the provider's reply (FORWARDED); oldest deadline first."""
+    late = or_((A.c.state == State.SUBMITTED.value) & (A.c.check_due < today),
+               (A.c.state == State.FORWARDED.value) & (A.c.reply_due < today))
+    query = select(A).where(late)
+    if departments is not None:
+        query = query.where(or_(A.c.department.in_(departments), A.c.provider.in_(departments)))
+    async with reading(bind) as conn:
+        return [_application(r) for r in await conn.execute(query.order_by(A.c.id))]
+
+
 async def transition(conn: AsyncConnection, application_id: str, version: int, values: dict[str, Any]) -> bool:
     """Move an application on if nobody else did since it was read at `version`: one UPDATE
     decides, so of two concurrent decisions exactly one wins."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import chinese_calendar
 from chinese_calendar import constants
@@ -81,12 +81,18 @@ def parse_notice(text: str) -> YearNotice:
         raise NoticeError("`year` must be a year, e.g. year = 2027")
     holidays: dict[date, str] = {}
     workdays: dict[date, str] = {}
-    for entry in doc.get("holidays", []):
+    entries = doc.get("holidays", [])
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise NoticeError("write each holiday as a [[holidays]] table with a name and its days")
+    for entry in entries:
         name = str(entry.get("name", "")).strip()
         if not name:
             raise NoticeError("every [[holidays]] entry needs a name")
         for target, key in ((holidays, "days"), (workdays, "workdays")):
-            for text_day in entry.get(key, []):
+            listed = entry.get(key, [])
+            if not isinstance(listed, list):
+                raise NoticeError(f"`{key}` of {name} must be a list of dates")
+            for text_day in listed:
                 day = _day(text_day)
                 if day in target:
                     raise NoticeError(f"{day.isoformat()} is listed twice")
@@ -95,6 +101,8 @@ def parse_notice(text: str) -> YearNotice:
 
 
 def _day(value: object) -> date:
+    if isinstance(value, datetime):
+        raise NoticeError(f"{value.isoformat()} is a date and time: give the day only (YYYY-MM-DD)")
     if isinstance(value, date):
         return value
     try:

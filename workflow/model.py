@@ -47,6 +47,17 @@ class Action(str, enum.Enum):
     APPROVE = "approve"
     REFUSE = "refuse"
 
+    @property
+    def participle(self) -> str:
+        return PARTICIPLES[self]
+
+
+PARTICIPLES = {
+    Action.SUBMIT: "submitted", Action.FORWARD: "forwarded", Action.RETURN: "returned", Action.RESUBMIT: "resubmitted",
+    Action.WITHDRAW: "withdrawn", Action.CONSOLIDATE: "consolidated", Action.APPROVE: "approved",
+    Action.REFUSE: "refused",
+}
+
 
 TRANSITIONS: dict[tuple[State, Action], State] = {
     (State.SUBMITTED, Action.FORWARD): State.FORWARDED,
@@ -75,7 +86,7 @@ def next_state(state: State, action: Action) -> State:
     except KeyError:
         allowed = ", ".join(a.value for a in allowed_actions(state)) or "none: the application is closed"
         raise WorkflowError(ErrorCode.INVALID_TRANSITION,
-                            f"An application that is {state.value} cannot be {action.value}ed "
+                            f"An application that is {state.value} cannot be {action.participle} "
                             f"(allowed now: {allowed}).") from None
 
 

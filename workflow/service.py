@@ -179,9 +179,10 @@ class Workflow:
         if findings:
             return await self._move(current, Action.RETURN, "RETURNED", {"reasons": findings},
                                     detail={"reasons": findings, "automatic": True})
+        reply_due = self._due(self.deadlines.reply_days)
         return await self._move(current, Action.FORWARD, "FORWARDED", {
-            "forwarded_on": self.today, "reply_due": self._due(self.deadlines.reply_days),
-            "reasons": [note] if note.strip() else []})
+            "forwarded_on": self.today, "reply_due": reply_due, "reasons": [note] if note.strip() else []},
+            detail={"replyDue": reply_due.isoformat()})
 
     async def return_(self, application_id: str, reasons: Sequence[str], version: int | None) -> ShareApplication:
         self._require(self.actor.role == "PLATFORM_ADMIN", "Only the platform returns applications.")
@@ -262,7 +263,7 @@ class Workflow:
     async def set_grant_status(self, grant_id: str, action: str, reason: str) -> Grant:
         """suspend, resume or revoke a grant of the provider's own resources; in force at once."""
         moves = {"suspend": ("ACTIVE", GrantStatus.SUSPENDED), "resume": ("SUSPENDED", GrantStatus.ACTIVE),
-                 "revoke": (None, GrantStatus.REVOKED)}
+                 "revoke": (None, GrantStatus.REVOKED)}  # action → (the status it needs, the status it gives)
         row = await rows.grant_row(self.conn, grant_id)
         resource = self.catalog.resources.get(row.resource) if row is not None else None
         if row is None or resource is None:
@@ -273,7 +274,8 @@ class Workflow:
         expected, status = moves[action]
         allowed = (row.status == expected) if expected else row.status in ("ACTIVE", "SUSPENDED")
         if not allowed:
-            raise WorkflowError(ErrorCode.INVALID_TRANSITION, f"A grant that is {row.status} cannot be {action}d.")
+            raise WorkflowError(ErrorCode.INVALID_TRANSITION,
+                                f"A grant that is {row.status} cannot be {status.value.lower()}.")
         if not await rows.set_grant_status_if(self.conn, grant_id, row.status, status.value):
             raise WorkflowError(ErrorCode.CONFLICT, f"Grant {grant_id} was changed meanwhile; read it again.")
         await repository.bump_policy_revision(self.conn)

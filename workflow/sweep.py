@@ -12,8 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from schema.catalog import Catalog
 from store import repository
 from store import workflow as rows
-from store.workflow import ApplicationFilter, Event
-from workflow.model import State
+from store.workflow import Event
 from workflow.service import CST, Deadlines
 
 
@@ -26,15 +25,11 @@ class SweepResult:
 async def sweep(engine: AsyncEngine, catalog: Catalog, deadlines: Deadlines, at: datetime) -> SweepResult:
     today = at.astimezone(CST).date()
     overdue: list[Event] = []
-    for state in (State.SUBMITTED, State.FORWARDED):
-        for application in await rows.list_applications(engine, ApplicationFilter(state=state), limit=10_000):
-            stage = application.overdue_stage(today)
-            if stage is not None:
-                due = application.due()
-                overdue.append(Event(
-                    "OVERDUE", application.id, None, application.department, application.provider, None,
-                    {"stage": stage, "due": due.isoformat() if due else None}, dedupe=f"overdue:{application.id}:{stage}:"
-                    f"{due}"))
+    for application in await rows.overdue_applications(engine, today):
+        stage, due = application.overdue_stage(today), application.due()
+        overdue.append(Event(
+            "OVERDUE", application.id, None, application.department, application.provider, None,
+            {"stage": stage, "due": due.isoformat() if due else None}, dedupe=f"overdue:{application.id}:{stage}:{due}"))
     departments = (await repository.load_principals(engine)).application_departments()
     expiring: list[Event] = []
     for grant in await rows.active_grants_ending(engine, today, today + timedelta(days=deadlines.expiry_notice_days)):

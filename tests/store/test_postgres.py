@@ -105,3 +105,23 @@ async def test_postgres_filters_sorts_pages_groups_and_mask_rules(pg_gateway: Ga
                                                                 "source": f"rule:{override.id}"}
     assert await admin.unset_mask_rule(pg_settings, "Person.mobile", purpose="ADMINISTRATIVE_BASIS",
                                        operator="sj-zhoumin")
+
+
+async def test_postgres_runs_the_workflow_end_to_end(pg_gateway: Gateway, pg_settings: Settings) -> None:
+    """Apply → check → approve → served → revoke → denied, with the platform store on PostgreSQL."""
+    from tests.workflow import test_end_to_end
+    from tests.workflow.conftest import cover_the_coming_weeks
+
+    await cover_the_coming_weeks(pg_settings)
+    await test_end_to_end.test_apply_check_approve_query_revoke(pg_gateway)
+
+
+async def test_postgres_two_approvers_at_once_one_wins(pg_gateway: Gateway, pg_settings: Settings) -> None:
+    """Row locks instead of SQLite's single writer: still one winner and one CONFLICT."""
+    from tests.workflow import test_transitions
+    from tests.workflow.conftest import cover_the_coming_weeks
+
+    await cover_the_coming_weeks(pg_settings)
+    await test_transitions.test_two_approvers_at_once_one_wins_the_other_gets_a_conflict(pg_gateway)
+    await test_transitions.test_a_failed_mutation_applies_nothing_of_its_request(pg_gateway)
+    await test_transitions.test_notifications_are_visible_to_both_departments_only(pg_gateway)

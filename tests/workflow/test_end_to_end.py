@@ -3,9 +3,12 @@ revoke → denied at once (issue 4's end-to-end test), through the running gatew
 
 from __future__ import annotations
 
+import pytest
+
 from tests.support import Gateway, codes, errors_at
 from tests.workflow.support import APPROVE, FORWARD, GRANT_CHANGE, mutate, run, submitted
 
+pytestmark = pytest.mark.usefixtures("covered")
 QUERY = "query($id: ID!) { person(idNumber: $id) { name maritalStatus } }"
 
 

@@ -28,6 +28,7 @@ from tests.workflow.support import (
 )
 from workflow.model import FINAL, TRANSITIONS, Action, State, WorkflowError, next_state
 
+pytestmark = pytest.mark.usefixtures("covered")
 PLATFORM, PROVIDER = "sj-platform-admin", "ga-data-officer"
 MARITAL = "query($id: ID!) { person(idNumber: $id) { maritalStatus mobile } }"
 

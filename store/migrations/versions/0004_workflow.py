@@ -53,7 +53,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(24), nullable=False),
         sa.Column("share_application", sa.String(40), nullable=True),
         sa.Column("grant_id", sa.String(64), nullable=True),
-        sa.Column("consumer", sa.String(32), nullable=True),
+        sa.Column("consumer", sa.String(400), nullable=True),
         sa.Column("provider", sa.String(32), nullable=True),
         sa.Column("actor", sa.String(64), nullable=True),
         sa.Column("detail", sa.JSON, nullable=False),
