@@ -88,7 +88,7 @@ class Scope:
             return True
         if self.department is not None and f"{WEBHOOK_LABEL}{self.department}" in _keys(record.get("fields")):
             return True  # where the department's own slice is pushed, and who changed it
-        if any(self.department == c.get("provider") or self.department in str(c.get("consumer", "")).split()
+        if any(self.department in (c.get("provider"), c.get("consumer"))
                for c in record.get("changes") or () if isinstance(c, dict)):
             return True  # a workflow step on an application the department made or decides
         if not self.resources.isdisjoint(_keys(record.get("rows"))):
@@ -366,6 +366,7 @@ def _prefilter(scope: Scope, flt: AuditFilter, catalog: Catalog) -> list[ColumnE
 
     if not scope.everything and scope.department is not None:
         conditions.append(or_(member("department", scope.department), key(f"{WEBHOOK_LABEL}{scope.department}"),
+                              member("consumer", scope.department), member("provider", scope.department),
                               *(key(c) for c in sorted(scope.coordinates)), *(key(r) for r in sorted(scope.resources))))
     for name in ("department", "operation", "outcome", "purpose"):
         if getattr(flt, name) is not None:

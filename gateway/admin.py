@@ -23,7 +23,7 @@ from policies.rules import PolicySet
 from schema.catalog import Catalog
 from store import repository
 from store import workflow as workflow_rows
-from workflow.calendar import YearNotice
+from workflow.calendar import WorkingCalendar, YearNotice
 from workflow.service import Actor, Deadlines, Workflow
 from workflow.unit import open_workflow
 
@@ -109,10 +109,6 @@ class WorkflowRefused(ValueError):
     """The command line's form of a refused workflow step (the message says why)."""
 
 
-def deadlines(settings: Settings) -> Deadlines:
-    return Deadlines(settings.workflow_check_days, settings.workflow_reply_days, settings.workflow_expiry_notice_days)
-
-
 async def _actor(conn: AsyncConnection, as_application: str, operator: str) -> Actor:
     """The application named with --as, and a registered, active operator of its department."""
     application = await repository.load_application(conn, as_application)
@@ -131,7 +127,7 @@ async def workflow_step(settings: Settings, as_application: str, operator: str,
     """Run one workflow step as APPLICATION and OPERATOR; its audit record is written before it commits."""
     async with open_stores(settings) as stores, stores.store.begin() as conn:
         actor = await _actor(conn, as_application, operator)
-        flow = await open_workflow(conn, stores.catalog, actor, deadlines(settings))
+        flow = await open_workflow(conn, stores.catalog, actor, Deadlines.of(settings))
         try:
             result = await step(flow)
         except GatewayError as exc:
@@ -149,12 +145,17 @@ async def read_workflow(settings: Settings, read: Callable[[AsyncEngine, Catalog
         return await read(stores.store, stores.catalog)
 
 
-async def record_notice(settings: Settings, notice: YearNotice, as_application: str, operator: str) -> bool:
-    """Record a year's holiday notice (the calendar's extension), as the platform; audited before it commits."""
+async def record_notice(settings: Settings, notice: YearNotice, as_application: str, operator: str,
+                        replace: bool = False) -> bool:
+    """Record a year's holiday notice (the calendar's extension), as the platform; audited before it
+    commits. A year the calendar covers already is replaced only when asked to (`replace`)."""
     async with open_stores(settings) as stores, stores.store.begin() as conn:
         actor = await _actor(conn, as_application, operator)
         if actor.role != "PLATFORM_ADMIN":
             raise WorkflowRefused("only the platform (a PLATFORM_ADMIN application, --as) records the calendar's notices")
+        if not replace and WorkingCalendar(await workflow_rows.load_notices(conn)).covers(notice.year):
+            raise WorkflowRefused(f"the calendar covers {notice.year} already (the calendar library or a recorded "
+                                  "notice): give --replace to replace that year's days with this notice")
         replaced = await workflow_rows.save_notice(conn, notice, actor.operator, datetime.now(UTC).isoformat())
         await stores.audit.append(AuditRecord.administrative(
             "workflow.calendar", actor.operator, application=actor.application.id, department=actor.department,

@@ -31,12 +31,16 @@ Version = Annotated[Optional[int], typer.Option("--version", help="The version y
 
 
 def _step(data_dir: Path | None, as_application: str, operator: str, step: Any) -> Any:
+    from audit import AuditUnavailable
     from gateway import admin
 
     try:
         return asyncio.run(admin.workflow_step(_settings(data_dir), as_application, operator, step))
     except admin.WorkflowRefused as exc:
         print(f"refused: {exc}", file=sys.stderr)
+        raise typer.Exit(code=1) from None
+    except AuditUnavailable:
+        print("failed: the audit record could not be written, so nothing was changed", file=sys.stderr)
         raise typer.Exit(code=1) from None
 
 
@@ -167,11 +171,13 @@ def refuse(application_id: str, as_application: As, operator: Operator,
 def renew(grant: str, as_application: As, operator: Operator,
           valid_until: Annotated[str, typer.Option("--until", help="The new end, YYYY-MM-DD.")],
           material: Annotated[Optional[list[str]], typer.Option("--material", help="NAME=REFERENCE.")] = None,
+          scenario: Annotated[Optional[str], typer.Option("--scenario", help="Default: the original one.")] = None,
+          system: Annotated[Optional[str], typer.Option("--system", help="Default: the original one.")] = None,
           data_dir: DataDir = None) -> None:
     """The consumer applies to renew one of its grants."""
     until = _date(valid_until, "--until")
     _show(_step(data_dir, as_application, operator,
-                lambda flow: flow.renew(grant, until, _materials(material), None, None)))
+                lambda flow: flow.renew(grant, until, _materials(material), scenario, system)))
 
 
 def _grant_command(action: str) -> Any:
@@ -201,13 +207,19 @@ def list_applications(
     from workflow.model import State
     from workflow.service import now
 
-    flt = rows.ApplicationFilter(state=State(state.upper()) if state else None)
-    found = asyncio.run(admin.read_workflow(_settings(data_dir), lambda store, _c: rows.list_applications(store, flt)))
+    try:
+        wanted = State(state.upper()) if state else None
+    except ValueError:
+        raise typer.BadParameter(f"one of {', '.join(s.value for s in State)}", param_hint="--state") from None
     today = now().date()
-    for a in found:
+
+    async def read(store: Any, _catalog: Any) -> list[Any]:
+        if overdue:
+            return [a for a in await rows.overdue_applications(store, today) if wanted in (None, a.state)]
+        return await rows.list_applications(store, rows.ApplicationFilter(state=wanted))
+
+    for a in asyncio.run(admin.read_workflow(_settings(data_dir), read)):
         stage = a.overdue_stage(today)
-        if overdue and stage is None:
-            continue
         print(f"{a.id}\t{a.state.value}\t{a.application or a.department}\t{a.provider}\t{a.request.resource}\t"
               f"due {a.due() or '-'}" + (f"\tOVERDUE {stage}" if stage else ""))
 
@@ -242,17 +254,20 @@ def events(after: Annotated[int, typer.Option("--after", help="Only events after
 def sweep(data_dir: DataDir = None) -> None:
     """Raise the notifications that time triggers: overdue applications, grants ending soon."""
     from gateway import admin
-    from workflow.service import now
+    from workflow.service import Deadlines, now
     from workflow.sweep import sweep as run_sweep
 
     settings = _settings(data_dir)
     result = asyncio.run(admin.read_workflow(
-        settings, lambda store, catalog: run_sweep(store, catalog, admin.deadlines(settings), now())))
+        settings, lambda store, catalog: run_sweep(store, catalog, Deadlines.of(settings), now())))
     print(f"overdue notifications raised: {result.overdue}; expiring: {result.expiring}")
 
 
 @calendar_app.command("import")
-def calendar_import(notice_file: Path, as_application: As, operator: Operator, data_dir: DataDir = None) -> None:
+def calendar_import(notice_file: Path, as_application: As, operator: Operator,
+                    replace: Annotated[bool, typer.Option("--replace", help="Replace a year the calendar covers "
+                                                          "already (a correction).")] = False,
+                    data_dir: DataDir = None) -> None:
     """Record a year's holiday notice (TOML; docs/workflow.md) so that deadlines reach into that year; the
     platform (a PLATFORM_ADMIN application) records it."""
     from gateway import admin
@@ -260,7 +275,7 @@ def calendar_import(notice_file: Path, as_application: As, operator: Operator, d
 
     try:
         notice = parse_notice(notice_file.read_text(encoding="utf-8"))
-        replaced = asyncio.run(admin.record_notice(_settings(data_dir), notice, as_application, operator))
+        replaced = asyncio.run(admin.record_notice(_settings(data_dir), notice, as_application, operator, replace))
     except (NoticeError, admin.WorkflowRefused, OSError) as exc:
         print(f"refused: {exc}", file=sys.stderr)
         raise typer.Exit(code=1) from None

@@ -51,15 +51,23 @@ class GraphQLView:
     async def __call__(self, request: Request) -> Response:
         if request.method == "GET" and "query" not in request.query_params:
             return self._ide()
+        unit = self.runtime.workflow_unit()  # a mutation's changes: committed only once audited
+        try:
+            return await self._answer(request, unit)
+        finally:
+            await unit.rollback()  # whatever was not committed: a failure, a refusal, a cancelled request
+
+    async def _answer(self, request: Request, unit: WorkflowUnit) -> Response:
         started = time.perf_counter()
         record = AuditRecord(
             request_id=uuid.uuid4().hex, at=datetime.now(UTC).isoformat(), operation="query", outcome="REFUSED",
             client=request.client.host if request.client else None,
         )
         headers: dict[str, str] = {}
-        unit = self.runtime.workflow_unit()  # a mutation's changes: committed only once audited
+        served = False
         try:
             status, body = await self._serve(request, record, unit)
+            served = True
         except RequestRefused as refused:
             record.outcome, record.code = "REFUSED", refused.code.value
             status, body = refused.http_status, {"errors": [refused.as_graphql()]}
@@ -69,6 +77,8 @@ class GraphQLView:
             log.exception("request %s failed", record.request_id)
             record.outcome, record.code = "FAILED", ErrorCode.INTERNAL_ERROR.value
             status, body = 500, {"errors": [_internal(record.request_id)]}
+        if not served:
+            record.changes = []  # nothing of a failed request is applied, nor claimed
         record.latency_ms = round((time.perf_counter() - started) * 1000, 3)
         audited = False
         try:
@@ -80,25 +90,31 @@ class GraphQLView:
                                        "The audit record could not be written, so no data is returned.")
             record.code = unavailable.code.value
             status, body = unavailable.http_status, {"errors": [unavailable.as_graphql()]}
-        if unit.open:
-            status, body = await self._settle(unit, audited and bool(record.changes), record, status, body)
+        if audited and record.changes:
+            status, body = await self._commit(unit, record, status, body)
         extensions = body.setdefault("extensions", {})
         extensions["requestId"] = record.request_id
         self.metrics.requests.labels(record.operation, record.outcome, record.code or "").inc()
         self.metrics.latency.labels(record.operation).observe(time.perf_counter() - started)
         return JSONResponse(body, status_code=status, headers=headers)
 
-    async def _settle(self, unit: WorkflowUnit, commit: bool, record: AuditRecord, status: int,
+    async def _commit(self, unit: WorkflowUnit, record: AuditRecord, status: int,
                       body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        """Commit a request's workflow changes once its audit record is durable; otherwise roll
-        them back. A committed change to grants is in force on this worker at once."""
-        if not commit:
-            await unit.rollback()
-            return status, body
+        """Commit a request's workflow changes once its audit record is durable. A committed change
+        to grants is in force on this worker at once; a commit that fails is recorded as failed."""
         try:
             await unit.commit()
         except Exception:
             log.exception("request %s: the audited workflow changes could not be committed", record.request_id)
+            rolled_back = AuditRecord(
+                request_id=record.request_id, at=datetime.now(UTC).isoformat(), operation=record.operation,
+                outcome="FAILED", code=ErrorCode.INTERNAL_ERROR.value, application=record.application,
+                department=record.department, operator=record.operator, client=record.client,
+                changes=[{**change, "rolledBack": "true"} for change in record.changes])
+            try:
+                await self.runtime.audit.append(rolled_back)
+            except AuditUnavailable:
+                log.error("request %s: the rollback of its audited changes could not be recorded", record.request_id)
             return 500, {"errors": [_internal(record.request_id)]}
         if unit.changes_policy:
             await self.runtime.refresh_policy(force=True)

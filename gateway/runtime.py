@@ -156,8 +156,7 @@ class Runtime:
 
     @property
     def deadlines(self) -> Deadlines:
-        s = self.settings
-        return Deadlines(s.workflow_check_days, s.workflow_reply_days, s.workflow_expiry_notice_days)
+        return Deadlines.of(self.settings)
 
     def workflow_unit(self) -> WorkflowUnit:
         return WorkflowUnit(self.store_engine, self.catalog, self.deadlines, lambda: self.clock())

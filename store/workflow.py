@@ -153,7 +153,8 @@ async def add_events(conn: AsyncConnection, events: Iterable[Event], at: str) ->
     """Store events in the caller's transaction; one whose `dedupe` is stored already is skipped.
     The number stored."""
     stored = 0
-    if conn.dialect.name == "postgresql":
+    events = list(events)
+    if events and conn.dialect.name == "postgresql":
         # Writers take turns, so events commit in seq order and a pusher's cursor never passes one
         # still to commit (SQLite's single writer gives the same order); readers are not blocked.
         await conn.execute(text("LOCK TABLE workflow_events IN SHARE ROW EXCLUSIVE MODE"))
@@ -177,9 +178,7 @@ def _event(r: Any) -> StoredEvent:
 
 
 def _concerning(department: str) -> Any:
-    # `consumer` holds one code, or several space-separated (a consolidated application's departments).
-    return or_(E.c.provider == department, E.c.consumer == department, E.c.consumer.like(f"% {department} %"),
-               E.c.consumer.like(f"{department} %"), E.c.consumer.like(f"% {department}"))
+    return or_(E.c.provider == department, E.c.consumer == department)
 
 
 async def load_events(bind: Bind, department: str | None, after: int = 0, limit: int = 100,

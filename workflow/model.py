@@ -76,8 +76,12 @@ TRANSITIONS: dict[tuple[State, Action], State] = {
 FINAL = frozenset({State.APPROVED, State.REFUSED, State.WITHDRAWN})
 
 
+FANNED_OUT = frozenset({(State.CONSOLIDATED, Action.APPROVE), (State.CONSOLIDATED, Action.REFUSE)})
+
+
 def allowed_actions(state: State) -> list[Action]:
-    return [action for (source, action) in TRANSITIONS if source is state]
+    """What may be asked of an application now (a consolidated member is decided through its group)."""
+    return [action for (source, action) in TRANSITIONS if source is state and (source, action) not in FANNED_OUT]
 
 
 def next_state(state: State, action: Action) -> State:

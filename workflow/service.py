@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.errors import ErrorCode
 from policies.grants import Grant, GrantStatus
-from schema.catalog import Catalog, ShareClass
+from schema.catalog import Catalog, Resource, ShareClass
 from store import repository
 from store import workflow as rows
 from store.repository import Application, Principals
@@ -42,7 +42,9 @@ from workflow.model import (
 )
 from workflow.normative import normative_findings
 
-CST = timezone(timedelta(hours=8), "CST")  # deadlines run on China Standard Time dates
+CST = timezone(timedelta(hours=8), "CST")
+LIMITS = {"scenario": 2000, "system name": 100, "material": 200, "reason": 1000}  # characters
+MAX_FIELDS = 200  # deadlines run on China Standard Time dates
 FULL_VIEW_ROLES = frozenset({"PLATFORM_ADMIN", "AUDITOR"})
 
 
@@ -55,6 +57,11 @@ class Deadlines:
     check_days: int = 3
     reply_days: int = 5
     expiry_notice_days: int = 7
+
+    @classmethod
+    def of(cls, settings: Any) -> Deadlines:
+        """From the gateway's settings (GATEWAY_WORKFLOW_*)."""
+        return cls(settings.workflow_check_days, settings.workflow_reply_days, settings.workflow_expiry_notice_days)
 
 
 @dataclass(frozen=True)
@@ -198,6 +205,9 @@ class Workflow:
         if len(ids) < 2:
             raise WorkflowError(ErrorCode.BAD_USER_INPUT, "Consolidate at least two applications.")
         members = [await self._load(i) for i in ids]
+        if len({m.department for m in members}) < len(members):
+            raise WorkflowError(ErrorCode.BAD_USER_INPUT, "Consolidate applications of different departments, one "
+                                "each (整体授权 groups departments).")
         first = members[0].request
         for member in members:
             next_state(member.state, Action.CONSOLIDATE)
@@ -230,20 +240,20 @@ class Workflow:
             await self._move(member, Action.CONSOLIDATE, "CONSOLIDATED", {"parent": parent_id},
                              detail={"consolidatedInto": parent_id})
         parent = await self._load(parent_id)
+        # Between the platform and the provider: a member department never hears of the others.
         self._record(Action.FORWARD.value, parent, None, State.FORWARDED, "FORWARDED",
-                     detail={"consolidates": ids, "replyDue": parent.reply_due.isoformat() if parent.reply_due else None},
-                     consumer=" ".join(sorted({m.department for m in members})))
+                     detail={"consolidates": ids, "replyDue": parent.reply_due.isoformat() if parent.reply_due else None})
         return parent
 
     # The provider's steps.
 
     async def approve(self, application_id: str, approval: Approval, version: int | None) -> ShareApplication:
-        current = await self._load(application_id, version)
-        self._require_provider(current.provider)
-        next_state(current.state, Action.APPROVE)
+        current = await self._decidable(application_id, version, Action.APPROVE)
         if current.kind is Kind.CONSOLIDATED:
             return await self._approve_consolidated(current, approval)
         terms = self._terms(current.request, approval)
+        if current.renews is not None:
+            terms = await self._as_renewed(current.renews, terms)
         grant = await self._grant(current, terms)
         return await self._move(current, Action.APPROVE, "APPROVED", {
             "decided_on": self.today, "decision": _decision(terms, approval.note), "grant_id": grant.id},
@@ -251,9 +261,7 @@ class Workflow:
 
     async def refuse(self, application_id: str, reason: str, version: int | None) -> ShareApplication:
         reasons = _reasons([reason], "A refusal must give its reason (不予共享的理由).")
-        current = await self._load(application_id, version)
-        self._require_provider(current.provider)
-        next_state(current.state, Action.REFUSE)
+        current = await self._decidable(application_id, version, Action.REFUSE)
         for child in await self._children(current):
             await self._move(child, Action.REFUSE, "REFUSED", {"decided_on": self.today, "reasons": reasons},
                              detail={"reasons": reasons, "consolidatedIn": current.id})
@@ -266,11 +274,13 @@ class Workflow:
                  "revoke": (None, GrantStatus.REVOKED)}  # action → (the status it needs, the status it gives)
         row = await rows.grant_row(self.conn, grant_id)
         resource = self.catalog.resources.get(row.resource) if row is not None else None
-        if row is None or resource is None:
-            raise WorkflowError(ErrorCode.BAD_USER_INPUT, f"There is no grant {grant_id}.")
-        self._require_provider(resource.provider)
+        if row is None or resource is None or not self._provides(resource.provider):
+            # Only its provider hears of a grant here: to anyone else it does not exist.
+            raise WorkflowError(ErrorCode.BAD_USER_INPUT, f"There is no grant {grant_id} of your department's "
+                                "resources (only a PROVIDER_ADMIN application of the provider changes a grant).")
         if action != "resume":
             reason = _reasons([reason], f"To {action} a grant, give the reason.")[0]
+        _bounded("reason", [reason])
         expected, status = moves[action]
         allowed = (row.status == expected) if expected else row.status in ("ACTIVE", "SUSPENDED")
         if not allowed:
@@ -290,7 +300,7 @@ class Workflow:
 
     # Helpers.
 
-    def _admissible(self, request: Request):  # type: ignore[no-untyped-def]
+    def _admissible(self, request: Request) -> Resource:
         """What must hold for an application to be stored at all (the rest is the normative check's)."""
         resource = self.catalog.resources.get(request.resource)
         if resource is None:
@@ -300,6 +310,11 @@ class Workflow:
         unknown = [m for m in request.modes if m not in ("QUERY", "CHECK")]
         if unknown:
             raise WorkflowError(ErrorCode.BAD_USER_INPUT, f"Share modes are QUERY and CHECK, not {unknown[0]}.")
+        _bounded("scenario", [request.scenario])
+        _bounded("system name", [request.system_name])
+        _bounded("material", [text for m in request.materials for text in (m.name, m.reference)])
+        if len(request.fields) > MAX_FIELDS or len(request.materials) > MAX_FIELDS:
+            raise WorkflowError(ErrorCode.BAD_USER_INPUT, f"At most {MAX_FIELDS} fields and materials.")
         return resource
 
     def _terms(self, request: Request, approval: Approval) -> Grant:
@@ -307,7 +322,11 @@ class Workflow:
         resource = self.catalog.resources[request.resource]
         conditional = {resource.coordinate(f) for f in resource.fields if f.share_class is ShareClass.CONDITIONAL}
         requested = set(request.fields) or conditional
-        fields = tuple(approval.fields) if approval.fields is not None else request.fields
+        if approval.fields is not None and not approval.fields:
+            raise WorkflowError(ErrorCode.BAD_USER_INPUT, "Approve at least one field (or refuse the application).")
+        # Spelled out, never empty: a grant made here covers what was decided today, not whatever
+        # becomes conditional later.
+        fields = tuple(sorted(set(approval.fields) if approval.fields is not None else requested))
         wider = sorted(set(fields) - requested)
         if wider:
             raise WorkflowError(ErrorCode.BAD_USER_INPUT, f"An approval may narrow the request, not widen it: "
@@ -320,7 +339,7 @@ class Workflow:
         if start < request.valid_from or until > request.valid_until or until < start or until < self.today:
             raise WorkflowError(ErrorCode.BAD_USER_INPUT, "The approved period must lie within the requested one "
                                 f"({request.valid_from} to {request.valid_until}) and not be over.")
-        masked = set(approval.mask_fields) - (set(fields) or requested)
+        masked = set(approval.mask_fields) - set(fields)
         if masked:
             raise WorkflowError(ErrorCode.BAD_USER_INPUT, f"{sorted(masked)[0]} is masked but not granted.")
         return Grant(id="", application="", resource=request.resource, fields=fields, purpose=request.purpose,
@@ -355,6 +374,28 @@ class Workflow:
             "decided_on": self.today, "decision": _decision(terms, approval.note) | {"grants": granted}},
             detail={"grants": granted})
 
+    async def _decidable(self, application_id: str, version: int | None, action: Action) -> ShareApplication:
+        """An application its provider may decide now: forwarded, or consolidated by the platform
+        (then decided as a whole, never one member at a time)."""
+        current = await self._load(application_id, version)
+        self._require_provider(current.provider)
+        if current.parent is not None:
+            raise WorkflowError(ErrorCode.INVALID_TRANSITION, f"{current.id} is decided through the consolidated "
+                                f"application {current.parent}; decide that one.")
+        next_state(current.state, action)
+        return current
+
+    async def _as_renewed(self, grant_id: str, terms: Grant) -> Grant:
+        """A renewal keeps the masking its provider required of the grant it renews, and is void
+        once that grant was revoked."""
+        old = await rows.grant_row(self.conn, grant_id)
+        if old is None or old.status == GrantStatus.REVOKED.value:
+            raise WorkflowError(ErrorCode.INVALID_TRANSITION, f"The grant {grant_id} this renews was revoked: refuse "
+                                "the renewal; the consumer applies anew.")
+        kept = [f for f in old.mask_fields or () if f in terms.fields]
+        rules = {f: r for f, r in (old.mask_rules or {}).items() if f in terms.fields}
+        return replace(terms, mask_fields=tuple(sorted({*terms.mask_fields, *kept})), mask_rules=rules)
+
     async def _children(self, parent: ShareApplication) -> list[ShareApplication]:
         return [await self._load(child) for child in parent.children]
 
@@ -383,12 +424,11 @@ class Workflow:
         return moved
 
     def _record(self, action: str, application: ShareApplication, source: State | None, target: State, event: str,
-                grant: str | None = None, detail: dict[str, Any] | None = None, consumer: str | None = None) -> None:
-        consumer = consumer or application.department
+                grant: str | None = None, detail: dict[str, Any] | None = None) -> None:
         self.changes.append(Change(action, application.id, source.value if source else None, target.value,
-                                   application.request.resource, consumer, application.provider, grant))
-        self.events.append(Event(event, application.id, grant, consumer, application.provider, self.actor.operator,
-                                 detail or {}))
+                                   application.request.resource, application.department, application.provider, grant))
+        self.events.append(Event(event, application.id, grant, application.department, application.provider,
+                                 self.actor.operator, detail or {}))
 
     def _due(self, working_days: int) -> date:
         try:
@@ -410,8 +450,11 @@ class Workflow:
         self._require(application.application == self.actor.application.id,
                       "Only the application that applied may change or withdraw its application.")
 
+    def _provides(self, provider: str) -> bool:
+        return self.actor.role == "PROVIDER_ADMIN" and self.actor.department == provider
+
     def _require_provider(self, provider: str) -> None:
-        self._require(self.actor.role == "PROVIDER_ADMIN" and self.actor.department == provider,
+        self._require(self._provides(provider),
                       f"Only the provider's data officer (数据专员, a PROVIDER_ADMIN application of {provider}) decides.")
 
 
@@ -438,4 +481,11 @@ def _reasons(reasons: Sequence[str], message: str) -> list[str]:
     cleaned = [r.strip() for r in reasons if r and r.strip()]
     if not cleaned:
         raise WorkflowError(ErrorCode.BAD_USER_INPUT, message)
+    _bounded("reason", cleaned)
     return cleaned
+
+
+def _bounded(what: str, texts: Sequence[str]) -> None:
+    limit = LIMITS[what]
+    if any(len(t) > limit for t in texts):
+        raise WorkflowError(ErrorCode.BAD_USER_INPUT, f"A {what} is at most {limit} characters.")

@@ -79,7 +79,7 @@ async def test_a_department_receives_exactly_its_events_signed_once(settings: Se
     base = await last_event_seq(store)  # events the demo may hold already: not MZ's webhook's concern below
     await register_webhook(settings, "MZ", URL, SECRET, True, operator=OPERATOR, allow_insecure=True,
                            table=t.event_webhooks)
-    await add(store, event("MZ", "GA"), event("FG", "RS", "SA-2"), event("FG MZ RS", "SCJG", "SA-3"),
+    await add(store, event("MZ", "GA"), event("FG", "RS", "SA-2"), event("MZ", "SCJG", "SA-3"),
               event("RS", "MZ", "SA-4", "APPROVED"))
     assert [w.department for w in await list_webhooks(settings, table=t.event_webhooks)] == ["MZ"]
     assert await list_webhooks(settings) == []  # the audit feed's table is another

@@ -4,6 +4,8 @@ and concurrent decisions (docs/workflow.md)."""
 from __future__ import annotations
 
 import asyncio
+import json
+from datetime import timedelta
 
 import pytest
 
@@ -26,9 +28,12 @@ from tests.workflow.support import (
     run,
     submitted,
 )
+from workflow.calendar import WorkingCalendar
 from workflow.model import FINAL, TRANSITIONS, Action, State, WorkflowError, next_state
+from workflow.service import now
 
 pytestmark = pytest.mark.usefixtures("covered")
+RENEWED_UNTIL = (now().date() + timedelta(days=300)).isoformat()
 PLATFORM, PROVIDER = "sj-platform-admin", "ga-data-officer"
 MARITAL = "query($id: ID!) { person(idNumber: $id) { maritalStatus mobile } }"
 
@@ -192,8 +197,9 @@ async def test_suspend_resume_revoke_take_effect_at_once(gateway: Gateway) -> No
 
     assert not errors_at(await marital(), "person", "maritalStatus")
     assert codes(await run(gateway, PROVIDER, GRANT_CHANGE % "suspendGrant", id=grant, reason=" ")) == {"BAD_USER_INPUT"}
-    assert codes(await run(gateway, "rs-data-officer", GRANT_CHANGE % "suspendGrant", id=grant, reason="核查")) == {
-        "FORBIDDEN"}
+    for app_id in ("rs-data-officer", "scjg-licensing", "mz-assistance"):  # to anyone but its provider, no such grant
+        refused = await run(gateway, app_id, GRANT_CHANGE % "suspendGrant", id=grant, reason="核查")
+        assert codes(refused) == {"BAD_USER_INPUT"} and "GA" not in refused["errors"][0]["message"], app_id
     suspended = await run(gateway, PROVIDER, GRANT_CHANGE % "suspendGrant", id=grant, reason="核查使用情况")
     assert suspended["data"]["suspendGrant"]["status"] == "SUSPENDED"
     assert errors_at(await marital(), "person", "maritalStatus") == ["GRANT_SUSPENDED"]
@@ -202,7 +208,8 @@ async def test_suspend_resume_revoke_take_effect_at_once(gateway: Gateway) -> No
     resumed = await run(gateway, PROVIDER, GRANT_CHANGE % "resumeGrant", id=grant, reason="")
     assert resumed["data"]["resumeGrant"]["status"] == "ACTIVE"
     assert not errors_at(await marital(), "person", "maritalStatus")
-    await run(gateway, PROVIDER, GRANT_CHANGE % "revokeGrant", id=grant, reason="职责调整")
+    revoked = await run(gateway, PROVIDER, GRANT_CHANGE % "revokeGrant", id=grant, reason="职责调整")
+    assert revoked["data"]["revokeGrant"]["status"] == "REVOKED"
     assert codes(await run(gateway, PROVIDER, GRANT_CHANGE % "resumeGrant", id=grant, reason="")) == {
         "INVALID_TRANSITION"}
     assert errors_at(await marital(), "person", "maritalStatus") == ["GRANT_SUSPENDED"]
@@ -302,3 +309,110 @@ async def test_notifications_are_visible_to_both_departments_only(gateway: Gatew
         assert mine == ["SUBMITTED", "FORWARDED", "APPROVED"], app_id
     others = (await run(gateway, "mz-assistance", query))["data"]["workflowEvents"]
     assert all(e["shareApplication"] != application["id"] for e in others)
+
+
+async def test_an_empty_field_list_never_grants_every_field(gateway: Gateway) -> None:
+    application = await forwarded(gateway)
+    assert codes(await run(gateway, PROVIDER, APPROVE, id=application["id"], approval={"fields": []})) == {
+        "BAD_USER_INPUT"}
+    everything = await forwarded(gateway, fields=[])  # asks for every conditional field of the resource
+    approved = await mutate(gateway, PROVIDER, APPROVE, id=everything["id"])
+    spelled_out = approved["decision"]["fields"]
+    assert "Person.maritalStatus" in spelled_out and "Person.name" not in spelled_out  # conditional ones, by name
+    grant = gateway.runtime.planner.policy.grants_by_id[approved["grant"]]
+    assert list(grant.fields) == spelled_out
+
+
+async def test_a_renewal_keeps_the_masking_of_the_grant_it_renews(gateway: Gateway) -> None:
+    application = await forwarded(gateway, fields=["Person.mobile"])
+    grant = (await mutate(gateway, PROVIDER, APPROVE, id=application["id"],
+                          approval={"maskFields": ["Person.mobile"]}))["grant"]
+    renewal = await mutate(gateway, "scjg-licensing", RENEW, grant=grant, until=RENEWED_UNTIL, materials=MATERIALS)
+    await mutate(gateway, PLATFORM, FORWARD, id=renewal["id"])
+    renewed = await mutate(gateway, PROVIDER, APPROVE, id=renewal["id"])
+    assert renewed["decision"]["maskFields"] == ["Person.mobile"]
+    assert gateway.runtime.planner.policy.grants_by_id[renewed["grant"]].mask_fields == ("Person.mobile",)
+
+
+async def test_a_renewal_of_a_revoked_grant_cannot_be_approved(gateway: Gateway) -> None:
+    application = await forwarded(gateway)
+    grant = (await mutate(gateway, PROVIDER, APPROVE, id=application["id"]))["grant"]
+    renewal = await mutate(gateway, "scjg-licensing", RENEW, grant=grant, until=RENEWED_UNTIL, materials=MATERIALS)
+    await mutate(gateway, PLATFORM, FORWARD, id=renewal["id"])
+    await mutate(gateway, PROVIDER, GRANT_CHANGE % "revokeGrant", id=grant, reason="违规使用")
+    body = await run(gateway, PROVIDER, APPROVE, id=renewal["id"])
+    assert codes(body) == {"INVALID_TRANSITION"} and "revoked" in body["errors"][0]["message"]
+
+
+async def test_a_consolidated_member_is_decided_only_through_its_group(gateway: Gateway) -> None:
+    ids = [(await submitted(gateway, app))["id"] for app in ("scjg-licensing", "fg-credit")]
+    parent = await mutate(gateway, PLATFORM, CONSOLIDATE, ids=ids)
+    for document, extra in ((APPROVE, {}), (REFUSE, {"reason": "单独处理"})):
+        body = await run(gateway, PROVIDER, document, id=ids[0], **extra)
+        assert codes(body) == {"INVALID_TRANSITION"} and parent["id"] in body["errors"][0]["message"]
+    query = "query($id: String!) { shareApplication(id: $id) { state allowedActions } }"
+    member = (await run(gateway, "scjg-licensing", query, id=ids[0]))["data"]["shareApplication"]
+    assert member == {"state": "CONSOLIDATED", "allowedActions": []}
+    approved = await mutate(gateway, PROVIDER, APPROVE, id=parent["id"])
+    assert approved["state"] == "APPROVED"
+
+
+async def test_consolidation_groups_departments_not_one_department_twice(gateway: Gateway) -> None:
+    ids = [(await submitted(gateway, "scjg-licensing"))["id"] for _ in range(2)]
+    assert codes(await run(gateway, PLATFORM, CONSOLIDATE, ids=ids)) == {"BAD_USER_INPUT"}
+
+
+async def test_a_member_department_never_hears_of_the_others(gateway: Gateway) -> None:
+    scjg = await submitted(gateway, "scjg-licensing")
+    fg = await submitted(gateway, "fg-credit")
+    parent = await mutate(gateway, PLATFORM, CONSOLIDATE, ids=[scjg["id"], fg["id"]])
+    await mutate(gateway, PROVIDER, APPROVE, id=parent["id"])
+    events = (await run(gateway, "scjg-licensing", "{ workflowEvents { shareApplication consumer detail } }"))
+    seen = events["data"]["workflowEvents"]
+    assert seen and all(fg["id"] not in str(e) and parent["id"] not in str(e["shareApplication"]) for e in seen)
+    assert {e["consumer"] for e in seen} == {"SCJG"}
+    # Its audit slice holds the platform's and the provider's records of the group whole, as every
+    # audit record is served whole to each department it concerns (docs/audit-access.md).
+
+
+async def test_each_department_audits_every_step_of_its_applications(gateway: Gateway) -> None:
+    application = await forwarded(gateway)
+    await mutate(gateway, PROVIDER, APPROVE, id=application["id"])
+    query = "{ auditRecords(first: 100, filter: {operation: \"workflow\"}) { edges { node { body } } } }"
+    for app_id in ("scjg-licensing", PROVIDER):
+        edges = (await run(gateway, app_id, query))["data"]["auditRecords"]["edges"]
+        steps = [c["action"] for e in reversed(edges) for c in json.loads(e["node"]["body"])["changes"]
+                 if c["shareApplication"] == application["id"]]
+        assert steps == ["submit", "forward", "approve"], app_id
+    others = (await run(gateway, "mz-assistance", query))["data"]["auditRecords"]["edges"]
+    assert all(application["id"] not in e["node"]["body"] for e in others)
+
+
+async def test_a_deadline_beyond_the_calendar_is_refused_through_graphql(gateway: Gateway, covered: WorkingCalendar
+                                                                         ) -> None:
+    from datetime import datetime
+
+    from workflow.service import CST
+
+    last = covered.coverage()[1]
+    gateway.runtime.clock = lambda: datetime(last, 12, 30, 10, 0, tzinfo=CST)
+    body = await run(gateway, "scjg-licensing", SUBMIT, input=request_input(
+        validFrom=f"{last}-12-30", validUntil=f"{last + 1}-06-30"))
+    assert codes(body) == {"CALENDAR_NOT_COVERED"} and str(last + 1) in body["errors"][0]["message"]
+    assert (await run(gateway, PLATFORM, "{ shareApplications { id } }"))["data"]["shareApplications"] == []
+
+
+async def test_a_returned_application_is_resubmitted_changed(gateway: Gateway) -> None:
+    application = await submitted(gateway, materials=[])
+    returned = await mutate(gateway, PLATFORM, FORWARD, id=application["id"])
+    assert returned["state"] == "RETURNED"
+    again = await mutate(gateway, "scjg-licensing", RESUBMIT, id=application["id"], input=request_input())
+    assert again["state"] == "SUBMITTED" and again["findings"] == []
+    assert (await mutate(gateway, PLATFORM, FORWARD, id=application["id"]))["state"] == "FORWARDED"
+
+
+async def test_oversized_input_is_refused_on_every_store(gateway: Gateway) -> None:
+    for overrides in ({"systemName": "系" * 101}, {"scenario": "景" * 2001},
+                      {"materials": [{"name": "共享申请函", "reference": "x" * 201}]}):
+        assert codes(await run(gateway, "scjg-licensing", SUBMIT, input=request_input(**overrides))) == {
+            "BAD_USER_INPUT"}, overrides

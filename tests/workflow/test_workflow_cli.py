@@ -233,7 +233,8 @@ def test_a_notice_extends_the_calendar(data_dir: Path, settings: Settings, tmp_p
         f"{UNCOVERED}: recorded notice 国办发明电〔{LAST_COVERED}〕7号: 6 holidays, 1 adjusted working days\n")
     assert notices(settings) == [parse_notice(NOTICE)]
 
-    again = succeeded(data_dir, "calendar", "import", str(notice_file), *PLATFORM)
+    assert "--replace" in refused(data_dir, "calendar", "import", str(notice_file), *PLATFORM)
+    again = succeeded(data_dir, "calendar", "import", str(notice_file), *PLATFORM, "--replace")
     assert again.startswith(f"replaced the notice for {UNCOVERED}")
     records = audit_records(settings, "workflow.calendar")
     assert [(r["operator"], r["fields"], r["client"]) for r in records] == [
