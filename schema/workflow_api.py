@@ -191,7 +191,8 @@ def _node(a: model.ShareApplication, access: WorkflowAccess, purposes: Any) -> S
             mask_fields=list(decision.get("maskFields", [])), note=str(decision.get("note", "")),
             grants=list(decision.get("grants", []))) if decision else None,
         grant=a.grant_id, renews=a.renews, consolidated_into=a.parent, consolidates=list(a.children),
-        allowed_actions=[action.value for action in allowed_actions(a.state)],
+        allowed_actions=[action.value for action in allowed_actions(a.state)
+                         if not (a.kind is model.Kind.CONSOLIDATED and action is model.Action.WITHDRAW)],
     )
 
 

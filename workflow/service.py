@@ -46,6 +46,7 @@ CST = timezone(timedelta(hours=8), "CST")
 LIMITS = {"scenario": 2000, "system name": 100, "material": 200, "reason": 1000}  # characters
 MAX_FIELDS = 200  # deadlines run on China Standard Time dates
 FULL_VIEW_ROLES = frozenset({"PLATFORM_ADMIN", "AUDITOR"})
+EVENTS = {"suspend": "SUSPENDED", "resume": "RESUMED", "revoke": "REVOKED"}  # a grant's change → its notification
 
 
 def now() -> datetime:
@@ -284,13 +285,12 @@ class Workflow:
         expected, status = moves[action]
         allowed = (row.status == expected) if expected else row.status in ("ACTIVE", "SUSPENDED")
         if not allowed:
-            raise WorkflowError(ErrorCode.INVALID_TRANSITION,
-                                f"A grant that is {row.status} cannot be {status.value.lower()}.")
+            raise WorkflowError(ErrorCode.INVALID_TRANSITION, f"A grant that is {row.status} cannot be {EVENTS[action].lower()}.")
         if not await rows.set_grant_status_if(self.conn, grant_id, row.status, status.value):
             raise WorkflowError(ErrorCode.CONFLICT, f"Grant {grant_id} was changed meanwhile; read it again.")
         await repository.bump_policy_revision(self.conn)
         consumer = self._department_of(row.application)
-        kind = {"suspend": "SUSPENDED", "resume": "RESUMED", "revoke": "REVOKED"}[action]
+        kind = EVENTS[action]
         self.changes.append(Change(f"grant.{action}", row.share_application, row.status, status.value, row.resource,
                                    consumer, resource.provider, grant_id))
         self.events.append(Event(kind, row.share_application, grant_id, consumer, resource.provider,
