@@ -37,9 +37,9 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from audit.store import audit_records
+from policies.roles import may
 from schema.catalog import Catalog
 
-FULL_SCOPE_ROLES = frozenset({"AUDITOR", "PLATFORM_ADMIN"})  # application roles that read every record
 WINDOW = 2000  # sequence numbers one SQL query covers (bounds the rows held in memory)
 # Sequence numbers one page may examine before it answers: at most ten window queries on the audit
 # store, on which every data request depends (its record is committed before the answer leaves).
@@ -79,7 +79,7 @@ class Scope:
 
     @classmethod
     def of_application(cls, catalog: Catalog, role: str, department: str) -> Scope:
-        return cls.full() if role in FULL_SCOPE_ROLES else cls.of_department(catalog, department)
+        return cls.full() if may(role, "audit.read.all") else cls.of_department(catalog, department)
 
     def admits(self, record: Mapping[str, Any]) -> bool:
         if self.everything:

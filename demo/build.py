@@ -24,12 +24,16 @@ from gateway.settings import Settings
 from libraries.synthetic import populate
 from masking import KeyRing
 from policies.grants import Grant, GrantStatus
+from policies.rules import MODEL_PATH
+from policies.versions import Draft
 from schema.loader import DEMO_CATALOG_DIR, parse_documents
 from store import repository
 from store import tables as t
 from store.migrate import upgrade_async
+from store.policy import activate, create_version
 
 PRINCIPALS = Path(__file__).with_name("principals.toml")
+POLICY_TESTS = Path(__file__).with_name("policy_tests.toml")
 Progress = Callable[[str, int, int], None]
 
 
@@ -87,6 +91,11 @@ async def _write_store(engine: AsyncEngine, documents: list[dict[str, Any]], pri
         await conn.execute(t.applications.insert(), applications)
         for declared, grant in zip(principals["grants"], grants, strict=True):
             await repository.insert_grant(conn, grant, declared.get("scenario", ""))
+        # The policy in force is a stored version from the start (policies are data): the shipped
+        # model, no administrator's line yet, and the demo's policy tests.
+        first = Draft(MODEL_PATH.read_text(encoding="utf-8"), "", POLICY_TESTS.read_text(encoding="utf-8"))
+        version = await create_version(conn, first, "the shipped model", "demo", f"{today.isoformat()}T00:00:00+08:00")
+        await activate(conn, version, f"{today.isoformat()}T00:00:00+08:00")
     return grants
 
 

@@ -13,18 +13,22 @@ from typing import TypeVar
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from audit import AuditRecord, AuditStore
+from gateway import fanout
 from gateway.errors import GatewayError
 from gateway.runtime import make_engine, open_audit
 from gateway.settings import Settings
 from masking import KeyRing
+from policies.administration import PolicyAdministration, PolicyRefused
 from policies.mask_rules import MaskOverride, MaskRuleError, check_override
 from policies.planner import Decision, Planner
+from policies.roles import may
 from policies.rules import PolicySet
 from schema.catalog import Catalog
 from store import repository
 from store import workflow as workflow_rows
+from store.policy import load_policy_set
 from workflow.calendar import WorkingCalendar, YearNotice
-from workflow.service import Actor, Deadlines, Workflow
+from workflow.service import Actor, Deadlines, Workflow, now
 from workflow.unit import open_workflow
 
 
@@ -48,9 +52,7 @@ async def open_stores(settings: Settings) -> AsyncIterator[Stores]:
 
 async def policy_set(bind: repository.Bind, catalog: Catalog) -> PolicySet:
     """The policy as the store holds it (inside a transaction: as it will be once committed)."""
-    principals = await repository.load_principals(bind)
-    return PolicySet.build(catalog, await repository.load_grants(bind), principals.application_departments(),
-                           mask_overrides=await repository.load_mask_overrides(bind))
+    return await load_policy_set(bind, catalog)
 
 
 async def _commit_audited(stores: Stores, conn: AsyncConnection, operator: str, operation: str, target: str,
@@ -75,7 +77,8 @@ async def set_mask_rule(settings: Settings, target: str, rule: str, purpose: str
         canonical = check_override(stores.catalog, principals.purposes, target, purpose, rule)
         override = await repository.set_mask_override(conn, target, purpose, canonical, note)
         await _commit_audited(stores, conn, operator, "policy.mask_rule.set", target, purpose)
-        return override
+    await fanout.announce(settings)  # committed: every worker reloads at once
+    return override
 
 
 async def unset_mask_rule(settings: Settings, target: str, purpose: str = "*", operator: str = "") -> bool:
@@ -83,7 +86,9 @@ async def unset_mask_rule(settings: Settings, target: str, purpose: str = "*", o
         removed = await repository.remove_mask_override(conn, target, purpose)
         if removed:
             await _commit_audited(stores, conn, operator, "policy.mask_rule.unset", target, purpose)
-        return removed
+    if removed:
+        await fanout.announce(settings)
+    return removed
 
 
 async def list_mask_rules(settings: Settings) -> list[MaskOverride]:
@@ -137,7 +142,10 @@ async def workflow_step(settings: Settings, as_application: str, operator: str,
             "workflow", actor.operator, application=actor.application.id, department=actor.department,
             changes=[c.as_audit() for c in flow.changes], client="cli",
             policy_version=(await policy_set(conn, stores.catalog)).version))
-        return result
+        changed_grants = any(c.grant is not None for c in flow.changes)
+    if changed_grants:
+        await fanout.announce(settings)
+    return result
 
 
 async def read_workflow(settings: Settings, read: Callable[[AsyncEngine, Catalog], Awaitable[T]]) -> T:
@@ -151,7 +159,7 @@ async def record_notice(settings: Settings, notice: YearNotice, as_application: 
     commits. A year the calendar covers already is replaced only when asked to (`replace`)."""
     async with open_stores(settings) as stores, stores.store.begin() as conn:
         actor = await _actor(conn, as_application, operator)
-        if actor.role != "PLATFORM_ADMIN":
+        if not may(actor.role, "calendar.record"):
             raise WorkflowRefused("only the platform (a PLATFORM_ADMIN application, --as) records the calendar's notices")
         if not replace and WorkingCalendar(await workflow_rows.load_notices(conn)).covers(notice.year):
             raise WorkflowRefused(f"the calendar covers {notice.year} already (the calendar library or a recorded "
@@ -161,3 +169,29 @@ async def record_notice(settings: Settings, notice: YearNotice, as_application: 
             "workflow.calendar", actor.operator, application=actor.application.id, department=actor.department,
             fields={f"calendar:{notice.year}": "POLICY"}, client="cli"))
         return replaced
+
+
+# Policy administration from the command line: the same operations as the GraphQL ones.
+
+
+async def policy_step(settings: Settings, as_application: str, operator: str,
+                      step: Callable[[PolicyAdministration], Awaitable[T]]) -> T:
+    """Run one policy operation as APPLICATION and OPERATOR. A change is audited before it commits,
+    then announced to every worker; a read changes nothing and is not recorded."""
+    async with open_stores(settings) as stores, stores.store.begin() as conn:
+        actor = await _actor(conn, as_application, operator)
+        keys = KeyRing.from_file(settings.masking_key_path) if settings.masking_key_path.exists() else None
+        desk = PolicyAdministration(conn, stores.catalog, actor.application, actor.operator, now(), keys=keys)
+        try:
+            result = await step(desk)
+        except PolicyRefused as exc:
+            raise WorkflowRefused("; ".join([f"{exc.code.value}: {exc.message}", *exc.problems[1:]])) from None
+        except GatewayError as exc:
+            raise WorkflowRefused(f"{exc.code.value}: {exc.message}") from None
+        if desk.changes:
+            await stores.audit.append(AuditRecord.administrative(
+                "policy", actor.operator, application=actor.application.id, department=actor.department,
+                changes=desk.changes, client="cli", policy_version=(await policy_set(conn, stores.catalog)).version))
+    if desk.changes:
+        await fanout.announce(settings)
+    return result

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from gateway.fanout import make_channel
 from gateway.graphql_view import GraphQLView
 from gateway.health import healthz, metrics_endpoint, readyz
 from gateway.metrics import Metrics
@@ -55,7 +56,11 @@ def create_app(settings: Settings) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[dict[str, Any]]:
+        channel = make_channel(settings, lambda: runtime.refresh_policy(force=True))  # None: polling alone
         runtime = await Runtime.open(settings)
+        if channel is not None:  # policy changes from any worker or the CLI, in force here within a second
+            await channel.start()
+            runtime.policy_channel = channel
         pusher = await start_pusher(runtime)  # None unless a department registered an audit webhook
         sweeper = _start_sweeper(runtime)  # overdue applications, grants ending soon
         notifier = await start_event_pusher(runtime)  # None unless a department registered a notification webhook
@@ -68,6 +73,8 @@ def create_app(settings: Settings) -> Starlette:
                 await notifier.close()
             if pusher is not None:
                 await pusher.close()
+            if channel is not None:
+                await channel.close()
             await runtime.close()
 
     return Starlette(
@@ -80,3 +87,12 @@ def create_app(settings: Settings) -> Starlette:
         lifespan=lifespan,
         exception_handlers={404: http_error, 405: http_error},
     )
+
+
+def create_app_from_env() -> Starlette:
+    """The app factory of `gateway serve --workers N`: each worker process builds its own app
+    (and opens its own runtime in its lifespan) from the environment."""
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(process)d %(name)s %(message)s")
+    return create_app(Settings.from_env())

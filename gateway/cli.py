@@ -13,6 +13,7 @@ import typer
 import uvicorn
 
 from gateway.cli_common import DataDir, _settings
+from gateway.cli_policy import policy_app
 from gateway.cli_webhooks import Operator as WebhookOperator
 from gateway.cli_webhooks import webhook_commands
 from gateway.cli_workflow import calendar_app, workflow_app
@@ -26,6 +27,7 @@ app.add_typer(schema_app, name="schema")
 app.add_typer(audit_app, name="audit")
 app.add_typer(workflow_app, name="workflow")
 app.add_typer(calendar_app, name="calendar")
+app.add_typer(policy_app, name="policy")
 
 class ExportFormat(str, Enum):
     NDJSON = "ndjson"
@@ -78,9 +80,34 @@ def serve(
     host: Annotated[Optional[str], typer.Option(help="Address to bind (default $GATEWAY_HOST).")] = None,
     port: Annotated[Optional[int], typer.Option(help="Port (default $GATEWAY_PORT).")] = None,
     data_dir: DataDir = None,
+    workers: Annotated[Optional[int], typer.Option(
+        "--workers", min=1, help="Worker processes sharing the port, each with its own runtime (default: one, in this "
+        "process). Several workers need shared stores, keys and Redis: see docs/deploy.md.")] = None,
 ) -> None:
-    """Serve a configured deployment (environment variables: see docs/configuration.md)."""
-    _serve(_settings(data_dir, host, port))
+    """Serve a configured deployment (environment variables: see docs/configuration.md and docs/deploy.md)."""
+    settings = _settings(data_dir, host, port)
+    from gateway.fanout import channel_kind
+    from gateway.settings import SettingsError
+
+    try:
+        channel_kind(settings)  # refuse a channel the deployment cannot have before any worker starts
+    except SettingsError as exc:
+        print(f"gateway: {exc}", file=sys.stderr)
+        raise typer.Exit(code=2) from None
+    if workers is None:
+        _serve(settings)
+        return
+    import os
+
+    # Each worker process reads its settings from the environment (gateway.app:create_app_from_env):
+    # the command line's choices go there first.
+    os.environ["GATEWAY_DATA_DIR"] = str(settings.data_dir)
+    os.environ["GATEWAY_HOST"], os.environ["GATEWAY_PORT"] = settings.host, str(settings.port)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    print(f"GraphQL: http://{settings.host}:{settings.port}/graphql ({workers} worker{'s' if workers > 1 else ''})",
+          file=sys.stderr, flush=True)
+    uvicorn.run("gateway.app:create_app_from_env", factory=True, workers=workers, host=settings.host,
+                port=settings.port, log_level="warning")
 
 
 def _serve(settings: Settings) -> None:

@@ -38,6 +38,7 @@ class ErrorCode(str, enum.Enum):
     INVALID_TRANSITION = "INVALID_TRANSITION"
     CONFLICT = "CONFLICT"
     CALENDAR_NOT_COVERED = "CALENDAR_NOT_COVERED"
+    POLICY_INVALID = "POLICY_INVALID"
 
 
 HTTP_STATUS: dict[ErrorCode, int] = {
@@ -56,6 +57,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.INVALID_TRANSITION: 409,
     ErrorCode.CONFLICT: 409,
     ErrorCode.CALENDAR_NOT_COVERED: 503,
+    ErrorCode.POLICY_INVALID: 400,
 }
 
 

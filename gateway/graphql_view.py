@@ -33,6 +33,7 @@ from policies.planner import Access
 from resolvers.context import RequestContext
 from resolvers.datasource import LibraryUnavailable
 from resolvers.entities import probe_refusal
+from schema.policy_api import ROOT_FIELDS as POLICY_ROOTS
 from schema.selection import Selection
 from schema.workflow_api import ROOT_FIELDS as WORKFLOW_ROOTS
 from workflow.unit import WorkflowUnit
@@ -40,7 +41,7 @@ from workflow.unit import WorkflowUnit
 log = logging.getLogger(__name__)
 INTROSPECTION_ROOTS = {"__schema", "__type", "__typename"}
 AUDIT_ROOTS = {"auditRecords"}  # reading the audit trail: audited as operation `audit`
-OPERATOR_ROOTS = {"catalog", *AUDIT_ROOTS, *WORKFLOW_ROOTS}
+OPERATOR_ROOTS = {"catalog", *AUDIT_ROOTS, *WORKFLOW_ROOTS, *POLICY_ROOTS}
 
 
 class GraphQLView:
@@ -118,6 +119,7 @@ class GraphQLView:
             return 500, {"errors": [_internal(record.request_id)]}
         if unit.changes_policy:
             await self.runtime.refresh_policy(force=True)
+            await self.runtime.announce_policy()  # the other workers reload at once (gateway/fanout.py)
         return status, body
 
     async def _serve(self, request: Request, record: AuditRecord, unit: WorkflowUnit) -> tuple[int, dict[str, Any]]:
@@ -282,6 +284,9 @@ class GraphQLView:
             log.error("request %s: %s at %s", request_id, type(original).__name__, error.path, exc_info=original)
             return {**_internal(request_id), "path": error.path}
         formatted: dict[str, Any] = {"message": message, "extensions": {"code": code}}
+        problems = getattr(original, "problems", None)
+        if problems:  # every reason a policy version was refused, not only the first
+            formatted["extensions"]["problems"] = list(problems)
         if error.path:
             formatted["path"] = error.path
         if error.locations:
@@ -323,6 +328,8 @@ def _operation_name(roots: set[str]) -> str:
     if roots <= INTROSPECTION_ROOTS | OPERATOR_ROOTS:
         if roots & WORKFLOW_ROOTS:
             return "workflow"
+        if roots & POLICY_ROOTS:
+            return "policy"
         return "audit" if roots & AUDIT_ROOTS else "catalog"
     data_roots = roots - INTROSPECTION_ROOTS
     if all(r.startswith("check") for r in data_roots):

@@ -1,5 +1,5 @@
-"""/healthz (process alive), /readyz (stores, libraries and policy ready; says which is not),
-/metrics (Prometheus text format)."""
+"""/healthz (process alive), /readyz (stores, libraries and policy ready; says which is not; notes
+how policy changes reach the worker: "policyChannel"), /metrics (Prometheus text format)."""
 
 from __future__ import annotations
 
@@ -43,7 +43,9 @@ def readyz(runtime: Runtime) -> Any:
         checks["limits"] = await _ping(_limits_ping(runtime))
         ready = all(v == "ok" for v in checks.values())
         body = {"status": "ready" if ready else "not ready", "checks": checks,
-                "policyVersion": runtime.planner.policy_version}
+                "policyVersion": runtime.planner.policy_version,
+                # How policy changes arrive: a note, not a check (down, the worker serves on polling).
+                "policyChannel": runtime.policy_channel_status}
         return JSONResponse(body, status_code=200 if ready else 503)
 
     return endpoint

@@ -3,6 +3,7 @@ globals): engines, principals, the catalog, the planner, the generated schema, t
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from audit.query import AuditReader
 from audit.subjects import LABEL as SUBJECT_LABEL
 from gateway.alarms import CheckMonitor
 from gateway.documents import DocumentCache
+from gateway.fanout import PolicyChannel
 from gateway.limits import InProcessLimiter, Limiter, make_limiter
 from gateway.settings import Settings
 from gateway.sqlite import CONNECT_ARGS, use_pragmas
@@ -29,9 +31,11 @@ from resolvers.pagination import CursorCodec
 from schema.audit_api import AuditAccess
 from schema.builder import build_schema
 from schema.catalog import Catalog
+from schema.policy_api import PolicyAccess
 from schema.workflow_api import WorkflowAccess
 from store import repository
-from store.repository import Principals
+from store.policy import build_policy
+from store.repository import PolicySnapshot, Principals
 from workflow.service import Deadlines, now
 from workflow.unit import WorkflowUnit
 
@@ -99,6 +103,10 @@ async def open_audit(settings: Settings) -> AuditStore:
     return audit
 
 
+def policy_from_snapshot(catalog: Catalog, snapshot: PolicySnapshot) -> PolicySet:
+    return build_policy(catalog, snapshot.principals, snapshot.grants, snapshot.mask_overrides, snapshot.version)
+
+
 @dataclass
 class Runtime:
     settings: Settings
@@ -121,6 +129,8 @@ class Runtime:
     check_monitor: CheckMonitor = field(default_factory=CheckMonitor)
     limiter: Limiter = field(default_factory=lambda: InProcessLimiter({}))
     clock: Callable[[], datetime] = now  # the workflow's "now" (tests set it to a fixed day)
+    policy_channel: PolicyChannel | None = None  # set by the app's lifespan (gateway/fanout.py)
+    _policy_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
     def __post_init__(self) -> None:
         self.department_names = self.principals.department_names
@@ -131,21 +141,18 @@ class Runtime:
         audit = await open_audit(settings)
         library_engines = {code: make_engine(url) for code, url in settings.library_urls.items()}
         catalog = await repository.load_catalog(store_engine)
-        principals = await repository.load_principals(store_engine)
-        grants = await repository.load_grants(store_engine)
-        overrides = await repository.load_mask_overrides(store_engine)
-        revision = await repository.policy_revision(store_engine)
+        snapshot = await repository.load_policy_snapshot(store_engine)  # one revision's principals, grants, rules
+        principals = snapshot.principals
         keys = load_keys(settings)
-        planner = Planner(PolicySet.build(catalog, grants, principals.application_departments(),
-                                          mask_overrides=overrides), keys=keys)
+        planner = Planner(policy_from_snapshot(catalog, snapshot), keys=keys)
         runtime: Runtime
         schema = build_schema(catalog, AuditAccess(AuditReader(audit.engine, catalog), store_engine),
-                              WorkflowAccess(store_engine, catalog, lambda: runtime.clock()))
+                              WorkflowAccess(store_engine, catalog, lambda: runtime.clock()), PolicyAccess(catalog, keys))
         runtime = cls(
             settings=settings, store_engine=store_engine, audit=audit, library_engines=library_engines,
             catalog=catalog, principals=principals, planner=planner, schema=schema,
             sources=library_sources(catalog, library_engines), documents=DocumentCache(schema._schema),
-            policy_revision=revision, keys=keys, cursors=CursorCodec(keys.derive("cursor")),
+            policy_revision=snapshot.revision, keys=keys, cursors=CursorCodec(keys.derive("cursor")),
             subject_key=keys.derive(SUBJECT_LABEL), limiter=make_limiter(settings),
         )
         return runtime
@@ -164,26 +171,40 @@ class Runtime:
     async def refresh_policy(self, force: bool = False) -> None:
         """Reload grants and principals when the store's policy revision moved; checked at
         most every `policy_refresh_seconds` (at once when `force`: this worker just changed
-        it). A store that cannot answer keeps the last good version serving and is reported
-        on /readyz."""
+        it, or the policy channel announced a change: gateway/fanout.py). The reload reads one
+        revision's snapshot and swaps it in without awaiting in between, so no request sees
+        half of a change; reloads run one at a time, so an older snapshot never replaces a
+        newer one. A store that cannot answer keeps the last good version serving and is
+        reported on /readyz."""
         checked = time.monotonic()
         if not force and checked - self.policy_checked_at < self.settings.policy_refresh_seconds:
             return
         self.policy_checked_at = checked
-        try:
-            revision = await repository.policy_revision(self.store_engine)
-            if revision != self.policy_revision:
-                principals = await repository.load_principals(self.store_engine)
-                grants = await repository.load_grants(self.store_engine)
-                overrides = await repository.load_mask_overrides(self.store_engine)
-                self.planner.replace(PolicySet.build(self.catalog, grants, principals.application_departments(),
-                                                     mask_overrides=overrides))
-                self.principals, self.policy_revision = principals, revision
-                self.department_names = principals.department_names
-            self.policy_error = None
-        except Exception as exc:  # keep serving the last good version; readiness says why
-            self.policy_error = type(exc).__name__
-            log.warning("policy refresh failed: %s", type(exc).__name__)
+        async with self._policy_lock:
+            try:
+                revision = await repository.policy_revision(self.store_engine)
+                if revision != self.policy_revision:
+                    snapshot = await repository.load_policy_snapshot(self.store_engine)
+                    policy = policy_from_snapshot(self.catalog, snapshot)
+                    self.planner.replace(policy)
+                    self.principals, self.policy_revision = snapshot.principals, snapshot.revision
+                    self.department_names = snapshot.principals.department_names
+                self.policy_error = None
+            except Exception as exc:  # keep serving the last good version; readiness says why
+                self.policy_error = type(exc).__name__
+                log.warning("policy refresh failed: %s", type(exc).__name__)
+
+    async def announce_policy(self) -> None:
+        """After this worker committed a policy change: tell the other workers (gateway/fanout.py)."""
+        if self.policy_channel is not None:
+            await self.policy_channel.announce(self.policy_revision)
+
+    @property
+    def policy_channel_status(self) -> str:
+        """/readyz's note on how policy changes reach this worker."""
+        if self.policy_channel is not None:
+            return self.policy_channel.status()
+        return f"none: polling every {self.settings.policy_refresh_seconds:g}s"
 
     async def close(self) -> None:
         await self.limiter.close()

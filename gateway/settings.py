@@ -1,4 +1,5 @@
-"""Settings: one object, read from environment variables, drives the CLI and docs/configuration.md.
+"""Settings: one object, read from environment variables (and the data directory's settings file,
+`gateway.env`, beneath them), drives the CLI and docs/configuration.md.
 
 Every setting is listed in `SETTINGS` with its variable, default and meaning; a test checks
 that each one is documented.
@@ -49,6 +50,9 @@ SETTINGS: dict[str, str] = {
     "(default 500000; 0 = no quota).",
     "GATEWAY_REDIS_URL": "Redis that holds the rate limits and quotas shared by all workers, e.g. "
     "redis://127.0.0.1:6379/0 (default empty: each worker counts in its own memory).",
+    "GATEWAY_POLICY_CHANNEL": "How a policy change reaches every worker at once: auto (default: redis when "
+    "GATEWAY_REDIS_URL is set, else postgres when the platform store is PostgreSQL, else none), redis (pub/sub), "
+    "postgres (LISTEN/NOTIFY) or none (each worker polls every GATEWAY_POLICY_REFRESH_SECONDS).",
     "GATEWAY_AUDIT_PUSH_SECONDS": "How often the audit pusher posts each department's new audit records to its "
     "webhook (default 5; 0 = no pushing). It runs only when a webhook is registered at start.",
     "GATEWAY_AUDIT_PUSH_BATCH": "Audit records one webhook post carries at most (default 200).",
@@ -75,6 +79,36 @@ MIN_AUDIT_RETENTION_DAYS = 1095  # logs kept at least 3 years: 000 第三十六�
 
 class SettingsError(ValueError):
     """A setting has a value the gateway refuses to start with; the message says which and why."""
+
+
+SETTINGS_FILE = "gateway.env"
+
+
+def read_settings_file(directory: Path) -> dict[str, str]:
+    """The settings in `<data dir>/gateway.env` (none when it is missing): `NAME=value` lines, `#`
+    comments and blank lines; a value may be wrapped in one pair of quotes. A name that is not a
+    setting (or GATEWAY_DATA_DIR, which the file cannot move) is refused, naming its line."""
+    path = directory / SETTINGS_FILE
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    known = {name for name in SETTINGS if "<CODE>" not in name} - {"GATEWAY_DATA_DIR"}
+    known |= {f"GATEWAY_LIBRARY_{code.upper()}_URL" for code in LIBRARY_CODES}
+    values: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, equals, value = line.partition("=")
+        name, value = name.strip(), value.strip()
+        if not equals or name not in known:
+            what = "is not NAME=value" if not equals else f"{name or '(empty)'} is not a setting of the file"
+            raise SettingsError(f"{path} line {number}: {what}; see docs/configuration.md")
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        values[name] = value
+    return values
 
 
 def _audit(env: Mapping[str, str], directory: Path) -> dict[str, object]:
@@ -128,6 +162,7 @@ class Settings:
     lookup_burst: int = 2000
     lookup_daily_quota: int = 500000
     redis_url: str = ""
+    policy_channel: str = "auto"  # auto, redis, postgres or none (gateway.fanout)
     audit_push_seconds: float = 5.0
     audit_push_batch: int = 200
     audit_push_max_backoff_seconds: float = 300.0
@@ -147,6 +182,7 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None, data_dir: Path | None = None) -> Settings:
         env = os.environ if env is None else env
         directory = (data_dir or Path(env.get("GATEWAY_DATA_DIR", "gateway-data"))).resolve()
+        env = {**read_settings_file(directory), **env}  # the mapping wins; the data directory's file fills in
         return cls(
             data_dir=directory,
             store_url=env.get("GATEWAY_STORE_URL", _sqlite(directory, "platform.sqlite")),
@@ -168,6 +204,7 @@ class Settings:
             lookup_burst=int(env.get("GATEWAY_LOOKUP_BURST", "2000")),
             lookup_daily_quota=int(env.get("GATEWAY_LOOKUP_DAILY_QUOTA", "500000")),
             redis_url=env.get("GATEWAY_REDIS_URL", ""),
+            policy_channel=env.get("GATEWAY_POLICY_CHANNEL", "auto").strip().lower() or "auto",
             audit_push_seconds=float(env.get("GATEWAY_AUDIT_PUSH_SECONDS", "5")),
             audit_push_batch=max(1, int(env.get("GATEWAY_AUDIT_PUSH_BATCH", "200"))),
             audit_push_max_backoff_seconds=float(env.get("GATEWAY_AUDIT_PUSH_MAX_BACKOFF_SECONDS", "300")),

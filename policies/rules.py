@@ -25,6 +25,14 @@ PolicyLine = tuple[str, str, str, str, str, str, str, str]  # sub, obj, act, pur
 GroupLine = tuple[str, str]
 
 
+@dataclass(frozen=True)
+class AdminLines:
+    """Policy administrators' own lines (policies/versions.py), beside the generated ones."""
+
+    policies: tuple[PolicyLine, ...] = ()
+    groups: tuple[GroupLine, ...] = ()
+
+
 def app_subject(application_id: str) -> str:
     return f"app:{application_id}"
 
@@ -95,6 +103,7 @@ class PolicySet:
     departments: dict[str, str] = field(default_factory=dict)  # application id → department code
     mask_rules: MaskRuleBook = field(default_factory=MaskRuleBook)
     grants_by_id: dict[str, Grant] = field(default_factory=dict)
+    stored_version: int | None = None  # the platform store's policy version it was built from (None: shipped)
 
     @classmethod
     def build(
@@ -104,6 +113,8 @@ class PolicySet:
         departments: dict[str, str],
         model_text: str | None = None,
         mask_overrides: Iterable[MaskOverride] = (),
+        admin_lines: AdminLines = AdminLines(),
+        stored_version: int | None = None,
     ) -> PolicySet:
         model_text = model_text if model_text is not None else MODEL_PATH.read_text(encoding="utf-8")
         grants = list(grants)
@@ -111,7 +122,9 @@ class PolicySet:
         lines = catalog_lines(catalog)
         for grant in grants:
             lines.extend(grant_lines(catalog, grant))
-        groups = tuple(sorted((app_subject(a), department_subject(d)) for a, d in departments.items()))
+        lines.extend(admin_lines.policies)
+        groups = tuple(sorted({*((app_subject(a), department_subject(d)) for a, d in departments.items()),
+                               *admin_lines.groups}))
         by_subject: dict[str, list[PolicyLine]] = defaultdict(list)
         for line in lines:
             by_subject[line[0]].append(line)
@@ -128,12 +141,14 @@ class PolicySet:
             departments=dict(departments),
             mask_rules=book,
             grants_by_id={g.id: g for g in grants},
+            stored_version=stored_version,
         )
 
     def lines_for(self, application_id: str) -> list[PolicyLine]:
-        subjects = [ANY, app_subject(application_id)]
-        if application_id in self.departments:
-            subjects.append(department_subject(self.departments[application_id]))
+        """The lines that can apply to one application: for everyone, for it, for its groups
+        (its department, and any group an administrator's `g` line puts it in)."""
+        subject = app_subject(application_id)
+        subjects = [ANY, subject, *sorted({group for member, group in self.groups if member == subject})]
         return [line for s in subjects for line in self.lines_by_subject.get(s, ())]
 
 

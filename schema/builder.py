@@ -11,7 +11,8 @@
     Query.check*                data check (数据核验): claimed values in, MATCH/MISMATCH/NOT_FOUND out
     Query.auditRecords          the audit trail, scoped to the caller (schema/audit_api.py)
     Query.shareApplications …   the application-and-approval workflow (schema/workflow_api.py)
-    Mutation.*                  its steps: submit, forward, approve, refuse, revoke, ...
+    Query.policyVersions …      policy administration and explain (schema/policy_api.py)
+    Mutation.*                  the workflow's steps; policy versions: create, activate, roll back
 
 This module deliberately does not use `from __future__ import annotations`: strawberry reads
 the annotations of the types and resolvers built here at run time.
@@ -23,22 +24,24 @@ import strawberry
 
 from resolvers import entities
 from resolvers.listing import group_keys, list_query
-from schema import audit_api, catalog_api, check_api, unmask_api, workflow_api
+from schema import audit_api, catalog_api, check_api, policy_api, unmask_api, workflow_api
 from schema.catalog import Cardinality, Catalog, Entity, Resource
 from schema.list_inputs import GroupCount, ListInputs, groups_field
 from schema.types import python_type
 
 
 def build_schema(catalog: Catalog, audit: Optional[audit_api.AuditAccess] = None,
-                 workflow: Optional[workflow_api.WorkflowAccess] = None, coerced_checks: bool = True) -> strawberry.Schema:
+                 workflow: Optional[workflow_api.WorkflowAccess] = None,
+                 policy: Optional[policy_api.PolicyAccess] = None, coerced_checks: bool = True) -> strawberry.Schema:
     """`audit` reads the audit trail for `auditRecords` and `workflow` reaches the share
     applications (the running gateway's stores); without them the schema is the same, as
     `gateway schema print` shows it. `coerced_checks` resolves the data-check fields without
     strawberry's argument conversion (check_api.install_coerced_resolvers)."""
     builder = _Builder(catalog, audit)
     workflow_queries, workflow_mutations = workflow_api.fields(workflow)
-    query = builder.query_type(workflow_queries)
-    mutation = strawberry.type(type("Mutation", (), workflow_mutations), name="Mutation")
+    policy_queries, policy_mutations = policy_api.fields(policy)
+    query = builder.query_type({**workflow_queries, **policy_queries})
+    mutation = strawberry.type(type("Mutation", (), {**workflow_mutations, **policy_mutations}), name="Mutation")
     schema = strawberry.Schema(query=query, mutation=mutation, types=list(builder.types.values()))
     if coerced_checks:
         check_api.install_coerced_resolvers(schema._schema, catalog)

@@ -192,13 +192,68 @@ async def remove_mask_override(conn: AsyncConnection, target: str, purpose: str)
     return bool(result.rowcount)
 
 
+POLICY_NOTIFY_CHANNEL = "gateway_policy"  # PostgreSQL LISTEN/NOTIFY channel of policy changes (gateway.fanout)
+
+
 async def bump_policy_revision(conn: AsyncConnection) -> None:
-    await conn.execute(update(t.policy_state).where(t.policy_state.c.id == 1).values(revision=t.policy_state.c.revision + 1))
+    """Move the policy revision, in the caller's transaction (every change that alters decisions
+    calls this). On PostgreSQL it also queues a NOTIFY on `gateway_policy` carrying the new
+    revision: delivered to the listening workers when (and only if) the transaction commits."""
+    bump = update(t.policy_state).where(t.policy_state.c.id == 1).values(revision=t.policy_state.c.revision + 1)
+    if conn.dialect.name != "postgresql":
+        await conn.execute(bump)
+        return
+    revision = (await conn.execute(bump.returning(t.policy_state.c.revision))).scalar_one_or_none()
+    await conn.execute(select(func.pg_notify(POLICY_NOTIFY_CHANNEL, str(revision or 0))))
 
 
-async def policy_revision(engine: AsyncEngine) -> int:
-    async with engine.connect() as conn:
+async def policy_revision(bind: Bind) -> int:
+    async with reading(bind) as conn:
         return int((await conn.execute(select(func.max(t.policy_state.c.revision)))).scalar_one() or 0)
+
+
+@dataclass(frozen=True)
+class PolicySnapshot:
+    """Everything the policy is built from, as of one policy revision: never grants of one
+    revision beside mask rules of the next. Extend it here when the policy gains a source."""
+
+    revision: int
+    principals: Principals
+    grants: list[Grant]
+    mask_overrides: list[MaskOverride]
+    version: Any = None  # store.policy.StoredVersion in force, or None: the shipped model
+
+
+class PolicyChurn(RuntimeError):
+    """The policy revision kept moving while it was read: no consistent snapshot was taken."""
+
+
+SNAPSHOT_ATTEMPTS = 5
+
+
+async def load_policy_snapshot(engine: AsyncEngine, attempts: int = SNAPSHOT_ATTEMPTS) -> PolicySnapshot:
+    """The principals, grants and mask overrides of one policy revision.
+
+    Every policy write bumps the revision in its own transaction, so reading the revision
+    before and after the rest shows whether a write committed in between: if it did, read
+    again. On PostgreSQL the reads also share one REPEATABLE READ transaction (one MVCC
+    snapshot), so the revision cannot move under them at all."""
+    from store.policy import active_version  # store.policy builds on this module
+
+    for _ in range(attempts):
+        async with engine.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                await conn.execution_options(isolation_level="REPEATABLE READ")
+            async with conn.begin():
+                before = await policy_revision(conn)
+                principals = await load_principals(conn)
+                grants = await load_grants(conn)
+                overrides = await load_mask_overrides(conn)
+                version = await active_version(conn)
+                after = await policy_revision(conn)
+        if before == after:
+            return PolicySnapshot(after, principals, grants, overrides, version)
+    raise PolicyChurn(f"the policy revision moved during each of {attempts} reads")
 
 
 async def load_application(bind: Bind, application_id: str) -> Application | None:

@@ -115,6 +115,24 @@ policy_state = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("revision", Integer, nullable=False),
+    Column("active_version", Integer, nullable=True),  # the policy version in force; null: the shipped model
+)
+
+# Policy versions (policies/versions.py): the Casbin model, the administrators' lines and the
+# policy tests, as data. One is ACTIVE at a time; a version never changes once stored.
+policy_versions = Table(
+    "policy_versions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("model", Text, nullable=False),
+    Column("lines", Text, nullable=False),
+    Column("tests", Text, nullable=False),
+    Column("note", Text, nullable=False),
+    Column("state", String(16), nullable=False),  # DRAFT / ACTIVE / RETIRED
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", String(40), nullable=False),
+    Column("activated_at", String(40), nullable=True),
+    Column("retired_at", String(40), nullable=True),
 )
 
 # Audit push (gateway/push.py): one webhook per department, and the delivery cursor: every record

@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+from sqlalchemy import text
+
+from gateway.runtime import make_engine
 
 
 class Gateway:
@@ -65,3 +68,23 @@ def codes(body: dict[str, Any]) -> set[str]:
 
 def errors_at(body: dict[str, Any], *path: object) -> list[str]:
     return [e["extensions"]["code"] for e in body.get("errors", []) if tuple(e.get("path") or ()) == path]
+
+
+async def fetch(url: str, statement: str, **params: Any) -> list[tuple[Any, ...]]:
+    """The rows of one SQL query on a store given by its URL, SQLite or PostgreSQL alike."""
+    engine = make_engine(url)
+    try:
+        async with engine.connect() as conn:
+            return [tuple(row) for row in await conn.execute(text(statement), params)]
+    finally:
+        await engine.dispose()
+
+
+async def change(url: str, statement: str, **params: Any) -> int:
+    """Run one SQL statement that changes a store given by its URL, committed: the rows it changed."""
+    engine = make_engine(url)
+    try:
+        async with engine.begin() as conn:
+            return (await conn.execute(text(statement), params)).rowcount
+    finally:
+        await engine.dispose()

@@ -9,6 +9,9 @@ the state machine (workflow.model), and that nobody else moved the application m
     platform (PLATFORM_ADMIN)    forward (after the normative check), return, consolidate
     provider (PROVIDER_ADMIN     approve, refuse; suspend, resume, revoke its grants
     of the resource's provider)
+
+The roles' operations are decided by Casbin (policies/roles.py, policies/admin_policy.csv); the
+scope within a role (its own applications, its own resources) is decided here.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.errors import ErrorCode
 from policies.grants import Grant, GrantStatus
+from policies.roles import may
 from schema.catalog import Catalog, Resource, ShareClass
 from store import repository
 from store import workflow as rows
@@ -45,7 +49,6 @@ from workflow.normative import normative_findings
 CST = timezone(timedelta(hours=8), "CST")
 LIMITS = {"scenario": 2000, "system name": 100, "material": 200, "reason": 1000}  # characters
 MAX_FIELDS = 200  # deadlines run on China Standard Time dates
-FULL_VIEW_ROLES = frozenset({"PLATFORM_ADMIN", "AUDITOR"})
 EVENTS = {"suspend": "SUSPENDED", "resume": "RESUMED", "revoke": "REVOKED"}  # a grant's change → its notification
 
 
@@ -105,7 +108,7 @@ class Change:
 def visible_departments(application: Application) -> frozenset[str] | None:
     """Whose applications a caller may read: every one for the platform and auditors, else those
     its department applied for or provides."""
-    return None if application.role in FULL_VIEW_ROLES else frozenset({application.department})
+    return None if may(application.role, "workflow.read.all") else frozenset({application.department})
 
 
 @dataclass
@@ -127,7 +130,7 @@ class Workflow:
     # The consumer's steps.
 
     async def submit(self, request: Request, *, kind: Kind = Kind.NEW, renews: str | None = None) -> ShareApplication:
-        self._require(self.actor.role == "CONSUMER", "Only a consuming application applies for data, for itself.")
+        self._require(may(self.actor.role, "workflow.submit"), "Only a consuming application applies for data, for itself.")
         resource = self._admissible(request)
         application_id = f"SA-{self.today:%Y%m%d}-{secrets.token_hex(3).upper()}"
         values = {
@@ -145,7 +148,7 @@ class Workflow:
 
     async def resubmit(self, application_id: str, request: Request | None, version: int | None) -> ShareApplication:
         current = await self._load(application_id, version)
-        self._require_own(current)
+        self._require_own(current, "workflow.resubmit")
         request = request or current.request
         self._admissible(request)
         if request.resource != current.request.resource:
@@ -156,7 +159,7 @@ class Workflow:
 
     async def withdraw(self, application_id: str, version: int | None) -> ShareApplication:
         current = await self._load(application_id, version)
-        self._require_own(current)
+        self._require_own(current, "workflow.withdraw")
         return await self._move(current, Action.WITHDRAW, "WITHDRAWN", {})
 
     async def renew(self, grant_id: str, valid_until: date, materials: Sequence[Material], scenario: str | None,
@@ -180,7 +183,7 @@ class Workflow:
 
     async def forward(self, application_id: str, version: int | None, note: str = "") -> ShareApplication:
         """Run the normative check: forward to the provider, or return with the findings."""
-        self._require(self.actor.role == "PLATFORM_ADMIN", "Only the platform checks and forwards applications.")
+        self._require(may(self.actor.role, "workflow.forward"), "Only the platform checks and forwards applications.")
         current = await self._load(application_id, version)
         next_state(current.state, Action.FORWARD)
         findings = normative_findings(self.catalog, self.principals.purposes, current.request, self.today)
@@ -193,7 +196,7 @@ class Workflow:
             detail={"replyDue": reply_due.isoformat()})
 
     async def return_(self, application_id: str, reasons: Sequence[str], version: int | None) -> ShareApplication:
-        self._require(self.actor.role == "PLATFORM_ADMIN", "Only the platform returns applications.")
+        self._require(may(self.actor.role, "workflow.return"), "Only the platform returns applications.")
         reasons = _reasons(reasons, "Returning an application needs at least one reason.")
         current = await self._load(application_id, version)
         return await self._move(current, Action.RETURN, "RETURNED", {"reasons": reasons}, detail={"reasons": reasons})
@@ -201,7 +204,7 @@ class Workflow:
     async def consolidate(self, application_ids: Sequence[str], scenario: str = "") -> ShareApplication:
         """Group several departments' applications for the same resource and purpose into one
         application upward (整体授权, 南昌 第十六条); its decision is fanned out to them."""
-        self._require(self.actor.role == "PLATFORM_ADMIN", "Only the platform consolidates applications.")
+        self._require(may(self.actor.role, "workflow.consolidate"), "Only the platform consolidates applications.")
         ids = list(dict.fromkeys(application_ids))
         if len(ids) < 2:
             raise WorkflowError(ErrorCode.BAD_USER_INPUT, "Consolidate at least two applications.")
@@ -275,7 +278,7 @@ class Workflow:
                  "revoke": (None, GrantStatus.REVOKED)}  # action → (the status it needs, the status it gives)
         row = await rows.grant_row(self.conn, grant_id)
         resource = self.catalog.resources.get(row.resource) if row is not None else None
-        if row is None or resource is None or not self._provides(resource.provider):
+        if row is None or resource is None or not self._provides(resource.provider, "grant.change"):
             # Only its provider hears of a grant here: to anyone else it does not exist.
             raise WorkflowError(ErrorCode.BAD_USER_INPUT, f"There is no grant {grant_id} of your department's "
                                 "resources (only a PROVIDER_ADMIN application of the provider changes a grant).")
@@ -378,7 +381,7 @@ class Workflow:
         """An application its provider may decide now: forwarded, or consolidated by the platform
         (then decided as a whole, never one member at a time)."""
         current = await self._load(application_id, version)
-        self._require_provider(current.provider)
+        self._require_provider(current.provider, f"workflow.{action.value}")
         if current.parent is not None:
             raise WorkflowError(ErrorCode.INVALID_TRANSITION, f"{current.id} is decided through the consolidated "
                                 f"application {current.parent}; decide that one.")
@@ -446,15 +449,15 @@ class Workflow:
         if not allowed:
             raise WorkflowError(ErrorCode.FORBIDDEN, message)
 
-    def _require_own(self, application: ShareApplication) -> None:
-        self._require(application.application == self.actor.application.id,
+    def _require_own(self, application: ShareApplication, operation: str) -> None:
+        self._require(may(self.actor.role, operation) and application.application == self.actor.application.id,
                       "Only the application that applied may change or withdraw its application.")
 
-    def _provides(self, provider: str) -> bool:
-        return self.actor.role == "PROVIDER_ADMIN" and self.actor.department == provider
+    def _provides(self, provider: str, operation: str) -> bool:
+        return may(self.actor.role, operation) and self.actor.department == provider
 
-    def _require_provider(self, provider: str) -> None:
-        self._require(self._provides(provider),
+    def _require_provider(self, provider: str, operation: str) -> None:
+        self._require(self._provides(provider, operation),
                       f"Only the provider's data officer (数据专员, a PROVIDER_ADMIN application of {provider}) decides.")
 
 

@@ -1,5 +1,6 @@
-"""One request's workflow changes as one unit: a transaction opened on first use, its
-notifications stored in it, committed by the caller only after the audit record is durable.
+"""One request's administrative changes as one unit: a transaction opened on first use, the
+workflow's notifications stored in it, committed by the caller only after the audit record is
+durable. Workflow steps and policy administration (policies/administration.py) share it.
 
     unit = WorkflowUnit(engine, catalog, deadlines)
     flow = await unit.workflow(actor)       # begins the transaction
@@ -33,14 +34,25 @@ class WorkflowUnit:
         self.clock = clock
         self._conn: AsyncConnection | None = None
         self._flows: list[Workflow] = []
+        self._recorded: list[dict[str, Any]] = []
+        self._policy_recorded = False
 
-    async def workflow(self, actor: Actor) -> Workflow:
+    async def connection(self) -> AsyncConnection:
+        """The unit's transaction, begun on first use."""
         if self._conn is None:
             self._conn = await self.engine.connect()
             await self._conn.begin()
-        flow = await open_workflow(self._conn, self.catalog, actor, self.deadlines, self.clock())
+        return self._conn
+
+    async def workflow(self, actor: Actor) -> Workflow:
+        flow = await open_workflow(await self.connection(), self.catalog, actor, self.deadlines, self.clock())
         self._flows.append(flow)
         return flow
+
+    def record(self, changes: list[dict[str, Any]], policy: bool) -> None:
+        """Changes made on `connection()` by other than a workflow (policy administration)."""
+        self._recorded.extend(changes)
+        self._policy_recorded = self._policy_recorded or (policy and bool(changes))
 
     @property
     def open(self) -> bool:
@@ -48,11 +60,11 @@ class WorkflowUnit:
 
     @property
     def changes(self) -> list[dict[str, Any]]:
-        return [change.as_audit() for flow in self._flows for change in flow.changes]
+        return [change.as_audit() for flow in self._flows for change in flow.changes] + self._recorded
 
     @property
     def changes_policy(self) -> bool:
-        return any(c.grant is not None for flow in self._flows for c in flow.changes)
+        return self._policy_recorded or any(c.grant is not None for flow in self._flows for c in flow.changes)
 
     async def prepare(self) -> None:
         for flow in self._flows:

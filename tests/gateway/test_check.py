@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from audit.subjects import subject_pseudonym
-from tests.support import Gateway, codes, errors_at
+from tests.support import Gateway, change, codes, errors_at, fetch
 
 CHECK = 'query($id: ID!, $c: PersonClaims!) { checkPerson(idNumber: $id, claims: $c) { results { field outcome } } }'
 
@@ -116,12 +116,8 @@ async def test_every_subject_claims_something(gateway: Gateway) -> None:
 
 
 async def test_a_subject_without_the_claimed_record_mismatches_rather_than_not_found(gateway: Gateway, settings) -> None:  # type: ignore[no-untyped-def]
-    import sqlite3
-
-    database = settings.library_urls["social_security"].removeprefix("sqlite+aiosqlite:///")
-    with sqlite3.connect(database) as conn:
-        conn.execute("DELETE FROM social_insurance WHERE id_number = ?", (gateway.sample_id,))
-        assert conn.total_changes == 1
+    assert await change(settings.library_urls["social_security"], "DELETE FROM social_insurance WHERE id_number = :id",
+                        id=gateway.sample_id) == 1
     body = await gateway.query(CHECK, variables={"id": gateway.sample_id, "c": {"insuranceStatus": "参保缴费"}})
     assert outcomes(body) == {"Person.insuranceStatus": "MISMATCH"}  # NOT_FOUND means no such person
 
@@ -186,12 +182,9 @@ async def test_checked_subjects_are_audited_as_pseudonyms_never_values(gateway: 
 
 
 async def test_a_licence_is_checked_by_number_and_holder(gateway: Gateway, settings) -> None:  # type: ignore[no-untyped-def]
-    import sqlite3
-
-    database = settings.library_urls["license"].removeprefix("sqlite+aiosqlite:///")
-    with sqlite3.connect(database) as conn:
-        number, holder, valid_until = conn.execute(
-            "SELECT license_number, holder_id_number, valid_until FROM person_license ORDER BY row_id LIMIT 1").fetchone()
+    [(number, holder, valid_until)] = await fetch(
+        settings.library_urls["license"],
+        "SELECT license_number, holder_id_number, valid_until FROM person_license ORDER BY row_id LIMIT 1")
     other = next(i for i in gateway.credentials["samples"]["idNumbers"] if i != holder)
     query = 'query($n: String!, $c: PersonLicenseClaims!) { checkPersonLicense(licenseNumber: $n, claims: $c) ' \
             '{ results { field outcome } } }'
@@ -231,11 +224,8 @@ async def test_an_enterprise_licence_batch(gateway: Gateway) -> None:
 
 
 async def test_id_number_keys_normalize_case_width_and_spaces(gateway: Gateway, settings) -> None:  # type: ignore[no-untyped-def]
-    import sqlite3
-
-    database = settings.library_urls["population"].removeprefix("sqlite+aiosqlite:///")
-    with sqlite3.connect(database) as conn:
-        key, name = conn.execute("SELECT id_number, name FROM person_basic WHERE id_number LIKE '%X' LIMIT 1").fetchone()
+    [(key, name)] = await fetch(settings.library_urls["population"],
+                                "SELECT id_number, name FROM person_basic WHERE id_number LIKE '%X' LIMIT 1")
     full_width = key[:6].translate({ord(c): ord(c) + 0xFEE0 for c in "0123456789"}) + key[6:]
     for written in (key.lower(), f" {key[:6]} {key[6:14]} {key[14:].lower()} ", full_width):
         body = await gateway.query(CHECK, variables={"id": written, "c": {"name": name}})

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 from gateway.settings import Settings
-from tests.support import Gateway
+from tests.support import Gateway, change, fetch
 
 MOBILE, ID_NUMBER = "13812345678", "110101199003071233"
 
 
 async def test_identifiers_in_unlabelled_text_are_masked_on_the_way_out(gateway: Gateway, settings: Settings) -> None:
-    database = settings.library_urls["credit"].removeprefix("sqlite+aiosqlite:///")
-    with sqlite3.connect(database) as conn:
-        credit_code, = conn.execute("SELECT credit_code FROM administrative_penalty ORDER BY row_id LIMIT 1").fetchone()
-        conn.execute("UPDATE administrative_penalty SET violation = ? WHERE credit_code = ?",
-                     (f"当事人联系电话{MOBILE}，身份证{ID_NUMBER}，订单号20240101123456", credit_code))
+    database = settings.library_urls["credit"]
+    [(credit_code,)] = await fetch(database, "SELECT credit_code FROM administrative_penalty ORDER BY row_id LIMIT 1")
+    await change(database, "UPDATE administrative_penalty SET violation = :text WHERE credit_code = :code",
+                 text=f"当事人联系电话{MOBILE}，身份证{ID_NUMBER}，订单号20240101123456", code=credit_code)
     body = await gateway.query(
         'query($code: ID!) { enterprise(creditCode: $code) { penalties { violation } } }',
         variables={"code": credit_code}, app_id="scjg-licensing", purpose="ADMINISTRATIVE_BASIS",

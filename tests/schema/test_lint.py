@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
-import sqlite3
 import tomllib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -25,6 +25,7 @@ from schema.catalog import Catalog, Sensitivity
 from schema.lint import NAME_RULES, VALUE_KINDS, Finding, lint, lint_names, lint_samples
 from schema.loader import load_catalog, parse_documents
 from store import repository
+from tests.support import change, fetch
 
 PERSON_FIELDS = """
   [[resources.fields]]
@@ -322,15 +323,16 @@ async def test_the_demo_is_clean_with_samples(built_demo: Path) -> None:
 
 def unlabel(data_dir: Path, coordinate_field: str) -> None:
     """Drop the sensitivity and mask rule of a Person field in the built demo's store."""
-    with sqlite3.connect(data_dir / "platform.sqlite") as conn:
-        for code, declaration in conn.execute("SELECT code, declaration FROM resources").fetchall():
-            doc = json.loads(declaration)
-            for f in doc["fields"]:
-                if f["name"] == coordinate_field and doc["entity"] == "Person" and doc.get("anchor"):
-                    f.pop("sensitivity", None)
-                    f.pop("mask", None)
-                    f.pop("without_grant", None)
-                    conn.execute("UPDATE resources SET declaration = ? WHERE code = ?", (json.dumps(doc), code))
+    store = Settings.from_env({}, data_dir=data_dir).store_url
+    for code, declaration in asyncio.run(fetch(store, "SELECT code, declaration FROM resources")):
+        doc = json.loads(declaration)
+        for f in doc["fields"]:
+            if f["name"] == coordinate_field and doc["entity"] == "Person" and doc.get("anchor"):
+                f.pop("sensitivity", None)
+                f.pop("mask", None)
+                f.pop("without_grant", None)
+                asyncio.run(change(store, "UPDATE resources SET declaration = :d WHERE code = :c", d=json.dumps(doc),
+                                   c=code))
 
 
 def test_the_command_exits_0_on_the_demo(built_demo: Path) -> None:

@@ -1,0 +1,313 @@
+"""Policy versions: the Casbin model and the administrators' own policy lines, as data.
+
+A version is a model (Casbin's model.conf text), the administrators' lines (Casbin's CSV:
+`p, sub, obj, act, pur, acc, valid_from, valid_until, ref` and `g, app:<id>, dept:<code>`) and the
+policy tests that must pass before it activates (TOML, like OPA's tests: expected decisions).
+The lines the catalog and the grants imply are generated, never stored here (policies/rules.py).
+
+    validate(draft)      model syntax and shape; unknown subjects, objects, purposes, modes;
+                         a line that reaches a NOT_SHARED field; a model that fails on a request
+    decision_table(...)  every (application, purpose, field, mode) decision under one policy
+    dry_run(a, b)        who gains or loses which field, under which purpose, from a to b
+    run_tests(...)       the expected decisions that do not hold
+    diff(a, b)           the model and the lines, line by line
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+import tomllib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date
+
+from casbin import model as casbin_model
+
+from policies.rules import ALWAYS_FROM, ALWAYS_UNTIL, ANY, AdminLines, GroupLine, PolicyLine, PolicySet
+from schema.catalog import Catalog, ShareClass
+
+REQUEST_TOKENS = ["sub", "obj", "act", "pur", "day", "acc"]  # what the planner asks (policies/planner.py)
+POLICY_TOKENS = 8  # sub, obj, act, pur, acc, valid_from, valid_until, ref: the planner reads `ref` last
+MODES = ("QUERY", "CHECK")
+ACCESS = ("RAW", "MASKED")
+
+
+class PolicyError(ValueError):
+    """A policy version that cannot be stored or activated; `problems` says every reason."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Draft:
+    model: str
+    lines: str = ""
+    tests: str = ""
+
+
+def parse_lines(text: str) -> AdminLines:
+    """Casbin's policy CSV (`p, …` and `g, …` rows; `#` comments and blank lines skipped)."""
+    policies: list[PolicyLine] = []
+    groups: list[GroupLine] = []
+    problems: list[str] = []
+    rows = csv.reader(line for line in io.StringIO(text) if line.strip() and not line.lstrip().startswith("#"))
+    for number, row in enumerate(rows, start=1):
+        cells = [cell.strip() for cell in row]
+        kind, values = (cells[0], cells[1:]) if cells else ("", [])
+        if kind == "p" and len(values) == POLICY_TOKENS:
+            policies.append(tuple(values))  # type: ignore[arg-type]
+        elif kind == "g" and len(values) == 2:
+            groups.append((values[0], values[1]))
+        else:
+            problems.append(f"line {number}: write `p` and {POLICY_TOKENS} values, or `g` and 2 values")
+    if problems:
+        raise PolicyError(problems)
+    return AdminLines(tuple(policies), tuple(groups))
+
+
+def format_lines(lines: AdminLines) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    for line in lines.policies:
+        writer.writerow(["p", *line])
+    for group in lines.groups:
+        writer.writerow(["g", *group])
+    return out.getvalue().replace(",", ", ")
+
+
+def load_model(text: str) -> casbin_model.Model:
+    model = casbin_model.Model()
+    model.load_model_from_text(text)
+    return model
+
+
+@dataclass(frozen=True)
+class Known:
+    """What lines may name: applications, departments, purposes (the platform store's principals)."""
+
+    applications: frozenset[str]
+    departments: frozenset[str]
+    purposes: frozenset[str]
+
+
+def validate(draft: Draft, catalog: Catalog, known: Known) -> list[str]:
+    """Every reason the draft may not become the policy; empty when it may."""
+    problems = _model_problems(draft.model)
+    try:
+        lines = parse_lines(draft.lines)
+    except PolicyError as exc:
+        return problems + exc.problems
+    for number, line in enumerate(lines.policies, start=1):
+        problems.extend(f"p line {number}: {p}" for p in _line_problems(line, catalog, known))
+    for number, (member, group) in enumerate(lines.groups, start=1):
+        if not (member.startswith("app:") and member[4:] in known.applications):
+            problems.append(f"g line {number}: {member} is not app:<a registered application>")
+        if not (group.startswith("dept:") and group[5:] in known.departments):
+            problems.append(f"g line {number}: {group} is not dept:<a registered department>")
+    try:
+        parse_tests(draft.tests)
+    except PolicyError as exc:
+        problems.extend(exc.problems)
+    return problems
+
+
+def _model_problems(text: str) -> list[str]:
+    try:
+        model = load_model(text)
+    except Exception as exc:  # casbin raises RuntimeError and others on malformed text
+        return [f"the model does not parse: {exc}"]
+    problems = []
+    for section, key in (("r", "r"), ("p", "p"), ("e", "e"), ("m", "m"), ("g", "g")):
+        if section not in model.model or key not in model.model[section]:
+            problems.append(f"the model lacks its `{key}` definition")
+    if problems:
+        return problems
+    request = model.model["r"]["r"].tokens
+    if [t.removeprefix("r_") for t in request] != REQUEST_TOKENS:
+        problems.append(f"the request definition must be r = {', '.join(REQUEST_TOKENS)} (what the planner asks)")
+    if len(model.model["p"]["p"].tokens) != POLICY_TOKENS:
+        problems.append(f"the policy definition must have {POLICY_TOKENS} fields, `ref` last (explanations read it)")
+    return problems
+
+
+def _line_problems(line: PolicyLine, catalog: Catalog, known: Known) -> list[str]:
+    sub, obj, act, pur, acc, start, until, ref = line
+    problems = []
+    if not (sub == ANY or (sub.startswith("app:") and sub[4:] in known.applications)
+            or (sub.startswith("dept:") and sub[5:] in known.departments)):
+        problems.append(f"{sub} is not *, app:<a registered application> or dept:<a registered department>")
+    found = catalog.by_coordinate.get(obj)
+    if found is None:
+        problems.append(f"{obj} is not a field of the catalog")
+    elif found.field.share_class is ShareClass.NOT_SHARED:
+        problems.append(f"{obj} is NOT_SHARED ({found.field.legal_basis}): no line may reach it")
+    if act not in MODES:
+        problems.append(f"{act} is not a share mode ({', '.join(MODES)})")
+    if pur != ANY and pur not in known.purposes:
+        problems.append(f"{pur} is not * or a registered purpose")
+    if acc not in ACCESS:
+        problems.append(f"{acc} is not RAW or MASKED")
+    try:
+        first = date.min if start == ALWAYS_FROM else date.fromisoformat(start)
+        last = date.max if until == ALWAYS_UNTIL else date.fromisoformat(until)
+        if first > last:
+            problems.append("the line ends before it starts")
+    except ValueError:
+        problems.append(f"valid_from and valid_until are days (YYYY-MM-DD; {ALWAYS_FROM} and {ALWAYS_UNTIL} for always)")
+    if not ref or ref == "catalog" or ref.startswith("grant:"):
+        problems.append("name the line's source in `ref` (e.g. admin:<note>); catalog and grant:… are generated")
+    return problems
+
+
+# Policy tests: expected decisions.
+
+
+@dataclass(frozen=True)
+class Expectation:
+    application: str
+    purpose: str
+    field: str
+    access: str  # RAW / MASKED / DENIED
+    mode: str = "QUERY"
+    reason: str | None = None  # the reason code, when given
+
+    def describe(self) -> str:
+        return f"{self.application} / {self.purpose} / {self.field} / {self.mode}"
+
+
+def parse_tests(text: str) -> list[Expectation]:
+    """A TOML file of `[[expect]]` tables: application, purpose, field, access, and optional mode and reason."""
+    if not text.strip():
+        return []
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError([f"the policy tests are not TOML: {exc}"]) from None
+    found, problems = [], []
+    for number, entry in enumerate(doc.get("expect", []), start=1):
+        try:
+            expectation = Expectation(
+                application=str(entry["application"]), purpose=str(entry["purpose"]), field=str(entry["field"]),
+                access=str(entry["access"]).upper(), mode=str(entry.get("mode", "QUERY")).upper(),
+                reason=entry.get("reason"))
+        except (KeyError, TypeError, AttributeError):
+            problems.append(f"test {number}: give application, purpose, field and access")
+            continue
+        if expectation.access not in ("RAW", "MASKED", "DENIED"):
+            problems.append(f"test {number}: access is RAW, MASKED or DENIED")
+        found.append(expectation)
+    if problems:
+        raise PolicyError(problems)
+    return found
+
+
+Decide = Callable[[str, str, str, str], tuple[str, str | None]]  # app, purpose, field, mode → access, reason
+
+
+def run_tests(expectations: Iterable[Expectation], decide: Decide) -> list[str]:
+    failures = []
+    for e in expectations:
+        access, reason = decide(e.application, e.purpose, e.field, e.mode)
+        if access != e.access or (e.reason is not None and reason != e.reason):
+            got = access + (f" ({reason})" if reason else "")
+            want = e.access + (f" ({e.reason})" if e.reason else "")
+            failures.append(f"{e.describe()}: expected {want}, got {got}")
+    return failures
+
+
+# Dry run and diff.
+
+
+@dataclass(frozen=True)
+class Change:
+    application: str
+    purpose: str
+    field: str
+    mode: str
+    before: str
+    after: str
+
+    @property
+    def gains(self) -> bool:
+        rank = {"DENIED": 0, "MASKED": 1, "RAW": 2}
+        return rank[self.after] > rank[self.before]
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The decisions a dry run compares: every application, purpose, field and mode; or, when
+    `pairs` is given, only those (application, field) pairs, under every purpose and mode."""
+
+    applications: tuple[str, ...]
+    purposes: tuple[str, ...]
+    fields: tuple[str, ...]
+    modes: tuple[str, ...] = MODES
+    pairs: frozenset[tuple[str, str]] | None = None
+
+    def application_fields(self) -> list[tuple[str, str]]:
+        if self.pairs is not None:
+            return sorted(self.pairs)
+        return [(a, f) for a in self.applications for f in self.fields]
+
+
+def dry_run(scope: Scope, before: Decide, after: Decide) -> list[Change]:
+    changes = []
+    for application, coordinate in scope.application_fields():
+        for purpose in scope.purposes:
+            for mode in scope.modes:
+                old, new = before(application, purpose, coordinate, mode)[0], after(application, purpose, coordinate, mode)[0]
+                if old != new:
+                    changes.append(Change(application, purpose, coordinate, mode, old, new))
+    return sorted(changes, key=lambda c: (c.application, c.purpose, c.field, c.mode))
+
+
+def affected(before: PolicySet, after: PolicySet, applications: Iterable[str]) -> frozenset[tuple[str, str]] | None:
+    """The (application, field) pairs whose decisions can differ between two policies of one
+    model: those the changed lines name, for the applications they reach. None when the models
+    differ (then any decision can)."""
+    if before.model_text != after.model_text:
+        return None
+    applications = list(applications)
+    fields = list(before.catalog.by_coordinate)
+    changed_lines = set(_all_lines(before)) ^ set(_all_lines(after))
+    changed_groups = set(before.groups) ^ set(after.groups)
+    members: dict[str, set[str]] = {}
+    for member, group in {*before.groups, *after.groups}:
+        members.setdefault(group, set()).add(member.removeprefix("app:"))
+    pairs = {(member.removeprefix("app:"), f) for member, _ in changed_groups for f in fields}
+    for sub, obj, *_ in changed_lines:
+        reached = applications if sub == ANY else [sub.removeprefix("app:")] if sub.startswith("app:") else members.get(sub, ())
+        pairs.update((a, obj) for a in reached)
+    return frozenset(p for p in pairs if p[0] in applications)
+
+
+def _all_lines(policy: PolicySet) -> list[PolicyLine]:
+    return [line for lines in policy.lines_by_subject.values() for line in lines]
+
+
+def diff(old: Draft, new: Draft, old_name: str = "a", new_name: str = "b") -> str:
+    parts: list[str] = []
+    for what, a, b in (("model.conf", old.model, new.model), ("policy.csv", old.lines, new.lines),
+                       ("tests.toml", old.tests, new.tests)):
+        parts.extend(difflib.unified_diff(a.splitlines(keepends=True), b.splitlines(keepends=True),
+                                          f"{old_name}/{what}", f"{new_name}/{what}"))
+    return "".join(parts)
+
+
+@dataclass(frozen=True)
+class Report:
+    """What activating a version would do: its problems, its failing tests, its changes."""
+
+    problems: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
+
+    @property
+    def activatable(self) -> bool:
+        return not self.problems and not self.failures
+
+

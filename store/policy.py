@@ -1,0 +1,109 @@
+"""Reading and writing policy versions (policies/versions.py) in the platform store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from policies.grants import Grant
+from policies.mask_rules import MaskOverride
+from policies.rules import PolicySet
+from policies.versions import Draft, parse_lines
+from schema.catalog import Catalog
+from store import tables as t
+from store.repository import (
+    Bind,
+    Principals,
+    bump_policy_revision,
+    load_grants,
+    load_mask_overrides,
+    load_principals,
+    reading,
+)
+
+V = t.policy_versions
+
+
+@dataclass(frozen=True)
+class StoredVersion:
+    id: int
+    draft: Draft
+    note: str
+    state: str  # DRAFT / ACTIVE / RETIRED
+    created_by: str
+    created_at: str
+    activated_at: str | None
+    retired_at: str | None
+
+
+def _version(r: Any) -> StoredVersion:
+    return StoredVersion(int(r.id), Draft(r.model, r.lines, r.tests), r.note, r.state, r.created_by, r.created_at,
+                         r.activated_at, r.retired_at)
+
+
+async def create_version(conn: AsyncConnection, draft: Draft, note: str, by: str, at: str) -> int:
+    result = await conn.execute(V.insert().values(model=draft.model, lines=draft.lines, tests=draft.tests, note=note,
+                                                  state="DRAFT", created_by=by, created_at=at))
+    return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+
+async def load_version(bind: Bind, version_id: int) -> StoredVersion | None:
+    async with reading(bind) as conn:
+        row = (await conn.execute(select(V).where(V.c.id == version_id))).first()
+    return _version(row) if row else None
+
+
+async def list_versions(bind: Bind) -> list[StoredVersion]:
+    async with reading(bind) as conn:
+        return [_version(r) for r in await conn.execute(select(V).order_by(V.c.id.desc()))]
+
+
+async def active_version(bind: Bind) -> StoredVersion | None:
+    async with reading(bind) as conn:
+        active = (await conn.execute(select(t.policy_state.c.active_version).where(t.policy_state.c.id == 1))).scalar()
+        return await load_version(conn, int(active)) if active is not None else None
+
+
+async def previous_version(bind: Bind) -> StoredVersion | None:
+    """The version that was in force before the active one: the last retired."""
+    async with reading(bind) as conn:
+        row = (await conn.execute(select(V).where(V.c.retired_at.is_not(None))
+                                  .order_by(V.c.retired_at.desc(), V.c.id.desc()).limit(1))).first()
+    return _version(row) if row else None
+
+
+async def activate(conn: AsyncConnection, version_id: int, at: str) -> None:
+    """Put a version in force in the caller's transaction: the one in force retires, every worker
+    reloads (the revision moves)."""
+    await conn.execute(update(V).where(V.c.state == "ACTIVE").values(state="RETIRED", retired_at=at))
+    await conn.execute(update(V).where(V.c.id == version_id).values(state="ACTIVE", activated_at=at))
+    await conn.execute(update(t.policy_state).where(t.policy_state.c.id == 1).values(active_version=version_id))
+    await bump_policy_revision(conn)
+
+
+ACTIVE = object()  # load_policy_set: the version in force
+
+
+async def load_policy_set(bind: Bind, catalog: Catalog, stored: StoredVersion | None | object = ACTIVE) -> PolicySet:
+    """The whole policy as the store holds it (inside a transaction: as it will be once committed),
+    with the version in force or with `stored` (a candidate, for a dry run or policy tests)."""
+    async with reading(bind) as conn:
+        principals = await load_principals(conn)
+        grants = await load_grants(conn)
+        overrides = await load_mask_overrides(conn)
+        version = await active_version(conn) if stored is ACTIVE else stored
+    return build_policy(catalog, principals, grants, overrides, version)  # type: ignore[arg-type]
+
+
+def build_policy(catalog: Catalog, principals: Principals, grants: list[Grant], overrides: list[MaskOverride],
+                 version: StoredVersion | None) -> PolicySet:
+    """The policy of one store snapshot: the version's model and lines (the shipped model when
+    no version was ever activated), the catalog's and the grants' lines, the mask rules."""
+    if version is None:
+        return PolicySet.build(catalog, grants, principals.application_departments(), mask_overrides=overrides)
+    return PolicySet.build(catalog, grants, principals.application_departments(), model_text=version.draft.model,
+                           mask_overrides=overrides, admin_lines=parse_lines(version.draft.lines),
+                           stored_version=version.id)
