@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -88,3 +91,25 @@ async def change(url: str, statement: str, **params: Any) -> int:
             return (await conn.execute(text(statement), params)).rowcount
     finally:
         await engine.dispose()
+
+
+# The command line, as a user runs it: `python -m gateway ... --data-dir DIR`.
+
+
+def cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "gateway", *args, "--data-dir", str(data_dir)],
+                          capture_output=True, text=True, timeout=120)
+
+
+def cli_succeeded(data_dir: Path, *args: str) -> str:
+    result = cli(data_dir, *args)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def cli_refused(data_dir: Path, *args: str) -> str:
+    result = cli(data_dir, *args)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.startswith("refused: ") or result.stderr.startswith("no "), result.stderr
+    return result.stderr

@@ -88,7 +88,8 @@ async def test_rollback_restores_the_previous_decisions(gateway: Gateway) -> Non
 
 
 async def test_failing_policy_tests_block_activation(gateway: Gateway) -> None:
-    tests = '[[expect]]\napplication = "fg-credit"\npurpose = "MARKET_SUPERVISION"\nfield = "Person.maritalStatus"\naccess = "DENIED"\n'
+    tests = ('[[expect]]\napplication = "fg-credit"\npurpose = "MARKET_SUPERVISION"\n'
+             'field = "Person.maritalStatus"\naccess = "DENIED"\n')
     version = (await create(gateway, tests=tests))["data"]["createPolicyVersion"]
     report = (await admin(gateway, REPORT, id=version["id"]))["data"]["policyReport"]
     assert not report["activatable"]
@@ -144,3 +145,21 @@ async def test_every_policy_change_is_audited_with_its_operator(gateway: Gateway
     assert changes[1]["policyVersion"] == str(version["id"]) and changes[1]["gains"] == "2"
     assert all(r["operator"] == "sj-wutao" and r["outcome"] == "SERVED" for r in records)
     assert json.dumps(records)  # plain JSON, no values of data
+
+
+async def test_editing_the_model_is_dry_run_then_enforced(gateway: Gateway) -> None:
+    """docs/policies.md's worked example: a department-wide line may no longer grant raw data."""
+    first = (await create(gateway))["data"]["createPolicyVersion"]
+    await admin(gateway, ACTIVATE, id=first["id"])
+    assert "errors" not in await fg_marital(gateway)
+    stricter = MODEL.replace("r.day <= p.valid_until",
+                             'r.day <= p.valid_until && !(p.acc == "RAW" && keyMatch(p.sub, "dept:*"))')
+    assert stricter != MODEL
+    second = (await create(gateway, model=stricter))["data"]["createPolicyVersion"]
+    report = (await admin(gateway, REPORT, id=second["id"]))["data"]["policyReport"]
+    assert report["activatable"]
+    losses = {(c["application"], c["field"], c["before"], c["after"]) for c in report["changes"] if not c["gains"]}
+    assert losses == {(app, "Person.maritalStatus", "RAW", "DENIED") for app in ("fg-credit", "fg-data-officer")}
+    assert all(not c["gains"] for c in report["changes"])
+    await admin(gateway, ACTIVATE, id=second["id"])
+    assert errors_at(await fg_marital(gateway), "person", "maritalStatus") == ["GRANT_REQUIRED"]

@@ -7,8 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import subprocess
-import sys
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,6 +14,9 @@ from typing import Any
 from gateway.runtime import make_engine, open_audit
 from gateway.settings import Settings
 from store import workflow as rows
+from tests.support import cli as gateway
+from tests.support import cli_refused as refused
+from tests.support import cli_succeeded as succeeded
 from workflow.calendar import LIBRARY_YEARS, WorkingCalendar, YearNotice, parse_notice
 from workflow.service import now
 
@@ -37,25 +38,6 @@ name = "春节"
 days = ["{UNCOVERED}-02-08", "{UNCOVERED}-02-09", "{UNCOVERED}-02-10"]
 workdays = ["{min(d for d in (date(UNCOVERED, 2, 1) + timedelta(days=i) for i in range(7)) if d.weekday() == 5)}"]
 """
-
-
-def gateway(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "gateway", *args, "--data-dir", str(data_dir)],
-                          capture_output=True, text=True, timeout=120)
-
-
-def succeeded(data_dir: Path, *args: str) -> str:
-    result = gateway(data_dir, *args)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout
-
-
-def refused(data_dir: Path, *args: str) -> str:
-    result = gateway(data_dir, *args)
-    assert result.returncode == 1, result.stdout + result.stderr
-    assert "Traceback" not in result.stderr, result.stderr
-    assert result.stderr.startswith("refused: ") or result.stderr.startswith("no "), result.stderr
-    return result.stderr
 
 
 def today() -> date:
