@@ -99,6 +99,7 @@ def serve(
         return
     import os
 
+    _prepare_stores(settings)
     # Each worker process reads its settings from the environment (gateway.app:create_app_from_env):
     # the command line's choices go there first.
     os.environ["GATEWAY_DATA_DIR"] = str(settings.data_dir)
@@ -108,6 +109,23 @@ def serve(
           file=sys.stderr, flush=True)
     uvicorn.run("gateway.app:create_app_from_env", factory=True, workers=workers, host=settings.host,
                 port=settings.port, log_level="warning")
+
+
+def _prepare_stores(settings: Settings) -> None:
+    """Before several workers start at once: check the key files and create the audit and checkpoint
+    tables once here (workers creating them together on a new server database would collide)."""
+    from gateway.runtime import load_keys, open_audit
+
+    async def prepare() -> None:
+        load_keys(settings)
+        audit = await open_audit(settings)
+        await audit.close()
+
+    try:
+        asyncio.run(prepare())
+    except RuntimeError as exc:  # a missing key file: say which, start nothing
+        print(f"gateway: {exc}", file=sys.stderr)
+        raise typer.Exit(code=2) from None
 
 
 def _serve(settings: Settings) -> None:

@@ -187,6 +187,8 @@ class Runtime:
                     snapshot = await repository.load_policy_snapshot(self.store_engine)
                     policy = policy_from_snapshot(self.catalog, snapshot)
                     self.planner.replace(policy)
+                    log.info("policy revision %d in force (was %d): policy version %s", snapshot.revision,
+                             self.policy_revision, policy.version)
                     self.principals, self.policy_revision = snapshot.principals, snapshot.revision
                     self.department_names = snapshot.principals.department_names
                 self.policy_error = None
