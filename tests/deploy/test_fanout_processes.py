@@ -191,3 +191,51 @@ def test_serve_with_workers_fans_out_to_every_worker(deployment: tuple[dict[str,
         denied = _until(server.url, creds, ["GRANT_SUSPENDED"], consecutive=10)  # on whichever worker answers
         assert denied < LIMIT_SECONDS
         assert _change(server.url, creds, RESUME, "") == "ACTIVE"
+
+
+FG_LINE = "p, dept:FG, Person.maritalStatus, QUERY, MARKET_SUPERVISION, RAW, 2000-01-01, 2999-12-31, admin:fg-marital\n"
+POLICY_ADMIN = "sj-policy-admin"
+
+
+def _policy(url: str, creds: dict[str, Any], document: str, **variables: Any) -> dict[str, Any]:
+    response = httpx.post(f"{url}/graphql", json={"query": document, "variables": variables},
+                          headers=headers(creds, POLICY_ADMIN), timeout=60)
+    body = response.json()
+    assert "errors" not in body, body
+    (answer,) = body["data"].values()
+    return answer  # type: ignore[no-any-return]
+
+
+def _fg_marital(url: str, creds: dict[str, Any]) -> list[str]:
+    response = httpx.post(f"{url}/graphql", json={"query": MARITAL, "variables": {"id": creds["samples"]["idNumbers"][0]}},
+                          headers=headers(creds, "fg-credit", "MARKET_SUPERVISION"), timeout=5)
+    return _field_errors(response.json())
+
+
+def _fg_until(url: str, creds: dict[str, Any], expected: list[str]) -> float:
+    started = time.monotonic()
+    while _fg_marital(url, creds) != expected:
+        assert time.monotonic() - started < GIVE_UP_SECONDS, f"still not {expected}"
+        time.sleep(POLL_SECONDS)
+    return time.monotonic() - started
+
+
+def test_a_policy_version_and_its_rollback_through_one_process_are_in_force_on_another(
+        deployment: tuple[dict[str, str], Path], tmp_path: Path) -> None:
+    """Activate a version through A: B enforces it within a second; roll back through A: B
+    restores the previous decisions within a second."""
+    env, data_dir = deployment
+    env = {**env, "GATEWAY_POLICY_CHANNEL": "redis"}
+    creds = credentials(data_dir)
+    model = (Path(__file__).parents[2] / "policies" / "model.conf").read_text(encoding="utf-8")
+    with gateways(GatewayProcess("a-policy", env, tmp_path)) as (a,):
+        _listening(a, "redis")
+        with gateways(GatewayProcess("b-policy", env, tmp_path)) as (b,):
+            _listening(b, "redis")
+            assert _fg_marital(b.url, creds) == ["GRANT_REQUIRED"]
+            created = _policy(a.url, creds, "mutation($m: String!, $l: String!) { createPolicyVersion(model: $m, "
+                              "lines: $l, note: \"FG 婚姻状况\") { id } }", m=model, l=FG_LINE)
+            _policy(a.url, creds, "mutation($id: Int!) { activatePolicyVersion(id: $id) { id } }", id=created["id"])
+            assert _fg_until(b.url, creds, []) < LIMIT_SECONDS
+            assert _policy(a.url, creds, "mutation { rollbackPolicy { id } }") == {"id": 1}
+            assert _fg_until(b.url, creds, ["GRANT_REQUIRED"]) < LIMIT_SECONDS
