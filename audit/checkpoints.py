@@ -30,6 +30,7 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, inspect, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from audit.schema_lock import create_tables
 from audit.signing import (
     BASE_LABEL,
     CHECKPOINT_LABEL,
@@ -78,7 +79,7 @@ class CheckpointStore:
     async def create(self) -> None:
         """Create the table if missing (a table from before checkpoints named their chain gets the column)."""
         async with self.engine.begin() as conn:
-            await conn.run_sync(metadata.create_all)
+            await create_tables(conn, metadata)
             columns = await conn.run_sync(lambda c: {col["name"] for col in inspect(c).get_columns("audit_checkpoints")})
         if "chain" not in columns:
             with contextlib.suppress(SQLAlchemyError):  # another worker added it meanwhile

@@ -35,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from audit.chain import ALGORITHMS, GENESIS, VerifyReport, Walk, base_problem, chain_hash, hasher
 from audit.checkpoints import Base, Checkpoint, Checkpointer, PublicKey
 from audit.record import AuditRecord
+from audit.schema_lock import create_tables
 
 __all__ = ["GENESIS", "AuditConfigError", "AuditStore", "AuditUnavailable", "StoredRow", "VerifyReport", "chain_hash"]
 log = logging.getLogger(__name__)
@@ -123,7 +124,7 @@ class AuditStore:
 
         Raises AuditConfigError if the store's algorithm is not the wanted one."""
         async with self.engine.begin() as conn:
-            await conn.run_sync(metadata.create_all)
+            await create_tables(conn, metadata)
         for _ in range(2):  # a second round when another worker recorded the algorithm or the chain id first
             try:
                 async with self.engine.begin() as conn:
