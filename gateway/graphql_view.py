@@ -29,7 +29,7 @@ from gateway.identity import Requirement, authenticate, identify
 from gateway.limits import LimitExceeded
 from gateway.metrics import Metrics
 from gateway.runtime import Runtime
-from policies.planner import Access
+from policies.planner import Access, Planner
 from resolvers.context import RequestContext
 from resolvers.datasource import LibraryUnavailable
 from resolvers.entities import probe_refusal
@@ -127,7 +127,10 @@ class GraphQLView:
         query, variables, operation_name = await self._read(request)
         headers = request.headers
         await runtime.refresh_policy()  # principals and grants of the newest policy revision
-        application = authenticate(headers, runtime.principals)
+        # One revision for the whole request: the principals and the policy as they are now, taken
+        # together (a reload swaps both without awaiting in between), whatever reloads meanwhile.
+        principals, planner = runtime.principals, runtime.planner.pinned()
+        application = authenticate(headers, principals)
         record.application, record.department = application.id, application.department
         record.operator = _claimed_operator(headers.get("x-operator"), runtime)  # who tried, even if refused
         document = runtime.documents.get(query)
@@ -140,16 +143,15 @@ class GraphQLView:
         roots = selection.root_fields()
         requirement = _requirement(roots)
         record.operation = _operation_name(roots)
-        caller = identify(headers, runtime.principals, requirement)
+        caller = identify(headers, principals, requirement)
         record.department = caller.application.department
         record.operator = caller.operator.id if caller.operator else None
         record.purpose = caller.purpose
-        planner = runtime.planner
         record.policy_version = planner.policy_version
         coordinates = [c for c in selection.coordinates() if c in runtime.catalog.by_coordinate]
         plan = None
         if caller.purpose is not None:
-            self._refuse_oracles(selection, caller.application.id, caller.purpose, record)
+            self._refuse_oracles(selection, planner, caller.application.id, caller.purpose, record)
         for kind, subjects in selection.subject_counts(runtime.catalog).items():
             if subjects:  # before any library is touched; a refused take consumes nothing
                 await runtime.limiter.take(caller.application.id, kind, subjects)  # type: ignore[arg-type]
@@ -233,7 +235,7 @@ class GraphQLView:
         except AuditUnavailable:
             log.error("audit store unavailable; alarm for %s not recorded", alarm.application)
 
-    def _refuse_oracles(self, selection: Selection, application: str, purpose: str,
+    def _refuse_oracles(self, selection: Selection, planner: Planner, application: str, purpose: str,
                         record: AuditRecord) -> None:
         """Filters, sort keys and group keys on fields the caller does not see raw would let it
         probe the hidden values: the whole request is refused before anything runs."""
@@ -241,7 +243,7 @@ class GraphQLView:
         if not uses:
             return
         record.uses = {c: sorted(u) for c, u in sorted(uses.items())}
-        plan = self.runtime.planner.plan(application, purpose, uses)
+        plan = planner.plan(application, purpose, uses)
         for coordinate, decision in sorted(plan.decisions.items()):
             refusal = probe_refusal(self.runtime.catalog, coordinate, decision)
             if refusal:

@@ -193,6 +193,13 @@ class Planner:
     def policy_version(self) -> str:
         return self._policy.version
 
+    def pinned(self) -> Planner:
+        """A planner held to the version in force now, sharing this one's compiled decisions (their
+        keys name the version): a request plans on one version from start to end."""
+        pinned = Planner(self._policy, self._today, self._keys)
+        pinned._compiled = self._compiled
+        return pinned
+
     def replace(self, policy: PolicySet) -> None:
         if policy.version != self._policy.version:
             self._policy = policy

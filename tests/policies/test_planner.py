@@ -168,3 +168,12 @@ def test_grant_periods_are_days_in_china_standard_time() -> None:
     from policies.planner import CHINA_STANDARD_TIME
 
     assert CHINA_STANDARD_TIME.utcoffset(datetime.now(UTC)).total_seconds() == 8 * 3600  # type: ignore[union-attr]
+
+
+def test_a_pinned_planner_keeps_the_version_a_request_started_with() -> None:
+    live = planner(grant())
+    pinned = live.pinned()
+    live.replace(planner().policy)  # the grant is gone in the new version
+    assert pinned.policy_version != live.policy_version
+    assert pinned.plan("app1", "P1", ["Person.maritalStatus"])["Person.maritalStatus"].access is Access.RAW
+    assert live.plan("app1", "P1", ["Person.maritalStatus"])["Person.maritalStatus"].access is Access.DENIED
