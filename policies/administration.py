@@ -14,7 +14,9 @@ Who may do what is decided by Casbin (policies/roles.py):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import asyncio
+import hashlib
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -32,6 +34,8 @@ from store import policy as versions
 from store.policy import StoredVersion, load_policy_set
 from store.repository import Application, Principals, load_principals
 
+MAX_NOTE = 1000  # characters
+
 
 class PolicyRefused(GatewayError):
     """A policy operation refused; `problems` lists every reason."""
@@ -42,8 +46,17 @@ class PolicyRefused(GatewayError):
 
 
 def known(principals: Principals) -> Known:
-    return Known(frozenset(a.id for a in principals.applications_by_token.values()),
-                 frozenset(principals.departments), frozenset(principals.purposes))
+    applications = principals.applications_by_token.values()
+    return Known(frozenset(a.id for a in applications), frozenset(principals.departments),
+                 frozenset(principals.purposes), consumers=frozenset(a.id for a in applications if a.role == "CONSUMER"))
+
+
+def digest(draft: Draft) -> str:
+    """What the audit record names a version's content by: its three texts, hashed."""
+    h = hashlib.sha256()
+    for text in (draft.model, draft.lines, draft.tests):
+        h.update(hashlib.sha256(text.encode()).digest())
+    return h.hexdigest()
 
 
 def decider(policy: PolicySet, keys: KeyRing | None) -> Any:
@@ -89,8 +102,11 @@ class PolicyAdministration:
         problems = validate_draft(draft, self.catalog, known(principals))
         if problems:
             raise PolicyRefused(ErrorCode.POLICY_INVALID, f"The policy version is not valid: {problems[0]}", problems)
-        version_id = await versions.create_version(self.conn, draft, note.strip(), self.operator, self.at.isoformat())
-        self.changes.append({"action": "policy.create", "policyVersion": str(version_id)})
+        note = note.strip()
+        if len(note) > MAX_NOTE or "\x00" in note:
+            raise PolicyRefused(ErrorCode.BAD_USER_INPUT, f"A note is at most {MAX_NOTE} characters, without NUL.")
+        version_id = await versions.create_version(self.conn, draft, note, self.operator, self.at.isoformat())
+        self.changes.append({"action": "policy.create", "policyVersion": str(version_id), "digest": digest(draft)})
         return await self._load(version_id)
 
     async def report(self, version_id: int) -> Report:
@@ -109,11 +125,20 @@ class PolicyAdministration:
             reasons = report.problems + report.failures
             raise PolicyRefused(ErrorCode.POLICY_INVALID, f"Version {version_id} cannot be activated: {reasons[0]}",
                                 reasons)
-        before = await versions.active_version(self.conn)
-        await versions.activate(self.conn, version_id, self.at.isoformat())
-        self.changes.append({"action": "policy.activate", "policyVersion": str(version_id),
-                             "from": str(before.id) if before else "shipped", "gains": str(sum(c.gains for c in report.changes)),
-                             "losses": str(sum(not c.gains for c in report.changes))})
+        before = report.active
+        try:
+            await versions.activate(self.conn, version_id, self.at.isoformat(), expected=before.id if before else None)
+        except versions.StaleActivation:
+            raise PolicyRefused(ErrorCode.CONFLICT, "Another version was activated meanwhile; check this one against "
+                                "the policy in force now.") from None
+        gains = [c for c in report.changes if c.gains]
+        self.changes.append({
+            "action": "policy.activate", "policyVersion": str(version_id), "digest": digest(candidate.draft),
+            "from": str(before.id) if before else "shipped", "gains": str(len(gains)),
+            "losses": str(len(report.changes) - len(gains)),
+            # what was opened, by whom (the losses follow from the version, and are fewer to worry about)
+            "gained": "; ".join(f"{c.application} {c.purpose} {c.field} {c.mode} {c.after}" for c in gains[:200]),
+        })
         return await self._load(version_id)
 
     async def rollback(self) -> StoredVersion:
@@ -148,22 +173,14 @@ class PolicyAdministration:
     async def _report(self, candidate: StoredVersion) -> Report:
         principals = await load_principals(self.conn)
         problems = validate_draft(candidate.draft, self.catalog, known(principals))
+        active = await versions.active_version(self.conn)
         if problems:
-            return Report(problems=problems)
+            return Report(problems=problems, active=active)
         proposed = await load_policy_set(self.conn, self.catalog, candidate)
         current = await load_policy_set(self.conn, self.catalog)
-        try:
-            after = decider(proposed, self.keys)
-            failures = run_tests(parse_tests(candidate.draft.tests), after)
-            applications = tuple(sorted(known(principals).applications))
-            scope = Scope(applications, tuple(sorted(principals.purposes)), tuple(sorted(self.catalog.by_coordinate)),
-                          pairs=affected(current, proposed, applications))
-            changes = dry_run(scope, decider(current, self.keys), after)
-        except PolicyError as exc:
-            return Report(problems=exc.problems)
-        except Exception as exc:  # a model that parses yet fails on a request (a matcher naming nothing)
-            return Report(problems=[f"the model fails on a request: {type(exc).__name__}: {exc}"])
-        return Report(failures=failures, changes=changes)
+        # Casbin is synchronous and a dry run over a changed model takes seconds: off the event loop.
+        report = await asyncio.to_thread(_evaluate, candidate, principals, current, proposed, self.keys)
+        return replace(report, active=active)
 
     async def _load(self, version_id: int) -> StoredVersion:
         found = await versions.load_version(self.conn, version_id)
@@ -189,3 +206,20 @@ def _admin_only(text: str, generated_groups: set[str]) -> str:
             continue
         kept.append(line)
     return "\n".join(kept) + ("\n" if kept else "")
+
+
+def _evaluate(candidate: StoredVersion, principals: Principals, current: PolicySet, proposed: PolicySet,
+              keys: KeyRing | None) -> Report:
+    """The version's policy tests and the dry run against the policy in force (in a thread)."""
+    try:
+        after = decider(proposed, keys)
+        failures = run_tests(parse_tests(candidate.draft.tests), after)
+        applications = tuple(sorted(known(principals).applications))
+        scope = Scope(applications, tuple(sorted(principals.purposes)), tuple(sorted(proposed.catalog.by_coordinate)),
+                      pairs=affected(current, proposed, applications))
+        changes = dry_run(scope, decider(current, keys), after)
+    except PolicyError as exc:
+        return Report(problems=exc.problems)
+    except Exception as exc:  # a model that parses yet fails on a request (a matcher naming nothing)
+        return Report(problems=[f"the model fails on a request: {type(exc).__name__}"])
+    return Report(failures=failures, changes=changes)

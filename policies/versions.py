@@ -22,15 +22,16 @@ import tomllib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from casbin import model as casbin_model
 
-from policies.rules import ALWAYS_FROM, ALWAYS_UNTIL, ANY, AdminLines, GroupLine, PolicyLine, PolicySet
+from policies.rules import ALWAYS_FROM, ALWAYS_UNTIL, ANY, MODEL_PATH, AdminLines, GroupLine, PolicyLine, PolicySet
 from schema.catalog import Catalog, ShareClass
 
-REQUEST_TOKENS = ["sub", "obj", "act", "pur", "day", "acc"]  # what the planner asks (policies/planner.py)
 POLICY_TOKENS = 8  # sub, obj, act, pur, acc, valid_from, valid_until, ref: the planner reads `ref` last
 MODES = ("QUERY", "CHECK")
+GROUP_PREFIX = "grp:"  # an administrator's group of applications (g lines), beside the generated dept: groups
 ACCESS = ("RAW", "MASKED")
 
 
@@ -54,7 +55,8 @@ def parse_lines(text: str) -> AdminLines:
     policies: list[PolicyLine] = []
     groups: list[GroupLine] = []
     problems: list[str] = []
-    rows = csv.reader(line for line in io.StringIO(text) if line.strip() and not line.lstrip().startswith("#"))
+    rows = csv.reader((line for line in io.StringIO(text) if line.strip() and not line.lstrip().startswith("#")),
+                      skipinitialspace=True)
     for number, row in enumerate(rows, start=1):
         cells = [cell.strip() for cell in row]
         kind, values = (cells[0], cells[1:]) if cells else ("", [])
@@ -70,13 +72,13 @@ def parse_lines(text: str) -> AdminLines:
 
 
 def format_lines(lines: AdminLines) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    for line in lines.policies:
-        writer.writerow(["p", *line])
-    for group in lines.groups:
-        writer.writerow(["g", *group])
-    return out.getvalue().replace(",", ", ")
+    """Casbin's policy CSV, `, `-separated; a cell holding a comma or a quote is quoted."""
+    rows = [["p", *line] for line in lines.policies] + [["g", *group] for group in lines.groups]
+    return "".join(", ".join(_cell(c) for c in row) + "\n" for row in rows)
+
+
+def _cell(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"' if ("," in text or '"' in text) else text
 
 
 def load_model(text: str) -> casbin_model.Model:
@@ -87,64 +89,120 @@ def load_model(text: str) -> casbin_model.Model:
 
 @dataclass(frozen=True)
 class Known:
-    """What lines may name: applications, departments, purposes (the platform store's principals)."""
+    """What lines and tests may name (the platform store's principals): lines give data to
+    consuming applications only; tests may ask about any application."""
 
     applications: frozenset[str]
     departments: frozenset[str]
     purposes: frozenset[str]
+    consumers: frozenset[str] | None = None  # None: every application consumes
+
+    def consumer(self, application: str) -> bool:
+        return application in (self.applications if self.consumers is None else self.consumers)
+
+
+LIMITS = {"model": 20_000, "lines": 1_000_000, "tests": 200_000}  # characters
 
 
 def validate(draft: Draft, catalog: Catalog, known: Known) -> list[str]:
     """Every reason the draft may not become the policy; empty when it may."""
+    problems = [f"the {name} is longer than {limit:,} characters" for name, limit in LIMITS.items()
+                if len(getattr(draft, name)) > limit]
+    problems += [f"the {name} holds a NUL character" for name in LIMITS if "\x00" in getattr(draft, name)]
+    if problems:
+        return problems
     problems = _model_problems(draft.model)
     try:
         lines = parse_lines(draft.lines)
     except PolicyError as exc:
         return problems + exc.problems
-    for number, line in enumerate(lines.policies, start=1):
-        problems.extend(f"p line {number}: {p}" for p in _line_problems(line, catalog, known))
+    groups = set()
     for number, (member, group) in enumerate(lines.groups, start=1):
-        if not (member.startswith("app:") and member[4:] in known.applications):
-            problems.append(f"g line {number}: {member} is not app:<a registered application>")
-        if not (group.startswith("dept:") and group[5:] in known.departments):
-            problems.append(f"g line {number}: {group} is not dept:<a registered department>")
+        if not (member.startswith("app:") and known.consumer(member[4:])):
+            problems.append(f"g line {number}: {member} is not app:<a registered consuming application>")
+        if not (group.startswith(GROUP_PREFIX) and len(group) > len(GROUP_PREFIX)):
+            problems.append(f"g line {number}: {group} is not {GROUP_PREFIX}<name>: an application's department is "
+                            "the platform store's to say, so a line may only add it to a group of its own")
+        groups.add(group)
+    for number, line in enumerate(lines.policies, start=1):
+        problems.extend(f"p line {number}: {p}" for p in _line_problems(line, catalog, known, groups))
     try:
-        parse_tests(draft.tests)
+        for number, e in enumerate(parse_tests(draft.tests), start=1):
+            problems.extend(f"test {number}: {p}" for p in _expectation_problems(e, catalog, known))
     except PolicyError as exc:
         problems.extend(exc.problems)
     return problems
 
 
 def _model_problems(text: str) -> list[str]:
+    """A model may only restrict the shipped one: the same request, policy, role and effect
+    definitions, and the shipped matcher with conditions added (`&& …`), never one removed or
+    an alternative (`|| …`) that would let a request through that the shipped model refuses."""
     try:
         model = load_model(text)
     except Exception as exc:  # casbin raises RuntimeError and others on malformed text
         return [f"the model does not parse: {exc}"]
+    shipped = load_model(MODEL_PATH.read_text(encoding="utf-8"))
     problems = []
-    for section, key in (("r", "r"), ("p", "p"), ("e", "e"), ("m", "m"), ("g", "g")):
+    for section, key, name in (("r", "r", "request"), ("p", "p", "policy"), ("g", "g", "role"), ("e", "e", "effect"),
+                               ("m", "m", "matcher")):
         if section not in model.model or key not in model.model[section]:
-            problems.append(f"the model lacks its `{key}` definition")
+            problems.append(f"the model lacks its {name} definition (`{key}`)")
+        elif section != "m" and model.model[section][key].value != shipped.model[section][key].value:
+            problems.append(f"the {name} definition must stay as shipped ({key} = "
+                            f"{shipped.model[section][key].value.replace('_', '.')}): the planner asks it")
     if problems:
         return problems
-    request = model.model["r"]["r"].tokens
-    if [t.removeprefix("r_") for t in request] != REQUEST_TOKENS:
-        problems.append(f"the request definition must be r = {', '.join(REQUEST_TOKENS)} (what the planner asks)")
-    if len(model.model["p"]["p"].tokens) != POLICY_TOKENS:
-        problems.append(f"the policy definition must have {POLICY_TOKENS} fields, `ref` last (explanations read it)")
+    matcher, base = _spaced(model.model["m"]["m"].value), _spaced(shipped.model["m"]["m"].value)
+    if matcher != base:
+        added = matcher[len(base):].strip() if matcher.startswith(base) else ""
+        if not added.startswith("&&") or _top_level_or(added[2:]):
+            problems.append("the matcher may only add conditions: keep the shipped matcher and append "
+                            "`&& (…)`, never `|| …` (a model may restrict what the policy allows, never widen it)")
     return problems
 
 
-def _line_problems(line: PolicyLine, catalog: Catalog, known: Known) -> list[str]:
+def _spaced(expression: str) -> str:
+    return " ".join(expression.split())
+
+
+def _top_level_or(expression: str) -> bool:
+    """Whether `||` (or a `?:`) appears outside parentheses and quotes."""
+    depth, quote, previous = 0, "", ""
+    for char in expression:
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "\"'":
+            quote = char
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth < 0:
+                return True  # closes a parenthesis of the shipped matcher: not an added condition
+        elif depth == 0 and (char == "?" or (char == "|" and previous == "|")):
+            return True
+        previous = char
+    return depth != 0
+
+
+def _line_problems(line: PolicyLine, catalog: Catalog, known: Known, groups: set[str]) -> list[str]:
     sub, obj, act, pur, acc, start, until, ref = line
     problems = []
-    if not (sub == ANY or (sub.startswith("app:") and sub[4:] in known.applications)
-            or (sub.startswith("dept:") and sub[5:] in known.departments)):
-        problems.append(f"{sub} is not *, app:<a registered application> or dept:<a registered department>")
+    if not (sub == ANY or (sub.startswith("app:") and known.consumer(sub[4:]))
+            or (sub.startswith("dept:") and sub[5:] in known.departments) or sub in groups):
+        problems.append(f"{sub} is not *, app:<a registered consuming application>, dept:<a registered department> "
+                        f"or a {GROUP_PREFIX}<group> a g line of this version defines")
     found = catalog.by_coordinate.get(obj)
     if found is None:
         problems.append(f"{obj} is not a field of the catalog")
     elif found.field.share_class is ShareClass.NOT_SHARED:
         problems.append(f"{obj} is NOT_SHARED ({found.field.legal_basis}): no line may reach it")
+    elif found.field.share_class is ShareClass.CONDITIONAL and (acc != "MASKED" or act != "QUERY"):
+        problems.append(f"{obj} is CONDITIONAL: a line may only give it MASKED for QUERY (a desensitized view); raw "
+                        "data and checks are granted by its provider, through a share application")
+    elif found.field.mask_required and acc != "MASKED":
+        problems.append(f"{obj} must always be masked (the catalog's mask_required): give it MASKED")
     if act not in MODES:
         problems.append(f"{act} is not a share mode ({', '.join(MODES)})")
     if pur != ANY and pur not in known.purposes:
@@ -160,6 +218,20 @@ def _line_problems(line: PolicyLine, catalog: Catalog, known: Known) -> list[str
         problems.append(f"valid_from and valid_until are days (YYYY-MM-DD; {ALWAYS_FROM} and {ALWAYS_UNTIL} for always)")
     if not ref or ref == "catalog" or ref.startswith("grant:"):
         problems.append("name the line's source in `ref` (e.g. admin:<note>); catalog and grant:… are generated")
+    return problems
+
+
+def _expectation_problems(e: Expectation, catalog: Catalog, known: Known) -> list[str]:
+    """A test about nothing would pass for ever: every name it gives must exist."""
+    problems = []
+    if e.application not in known.applications:
+        problems.append(f"{e.application} is not a registered application")
+    if e.purpose not in known.purposes:
+        problems.append(f"{e.purpose} is not a registered purpose")
+    if e.field not in catalog.by_coordinate:
+        problems.append(f"{e.field} is not a field of the catalog")
+    if e.mode not in MODES:
+        problems.append(f"{e.mode} is not a share mode ({', '.join(MODES)})")
     return problems
 
 
@@ -187,8 +259,11 @@ def parse_tests(text: str) -> list[Expectation]:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PolicyError([f"the policy tests are not TOML: {exc}"]) from None
+    entries = doc.get("expect", [])
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise PolicyError(["write each policy test as an [[expect]] table"])
     found, problems = [], []
-    for number, entry in enumerate(doc.get("expect", []), start=1):
+    for number, entry in enumerate(entries, start=1):
         try:
             expectation = Expectation(
                 application=str(entry["application"]), purpose=str(entry["purpose"]), field=str(entry["field"]),
@@ -300,11 +375,13 @@ def diff(old: Draft, new: Draft, old_name: str = "a", new_name: str = "b") -> st
 
 @dataclass(frozen=True)
 class Report:
-    """What activating a version would do: its problems, its failing tests, its changes."""
+    """What activating a version would do: its problems, its failing tests, its changes, against
+    the version in force (`active`, None for the shipped model)."""
 
     problems: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     changes: list[Change] = field(default_factory=list)
+    active: Any = None
 
     @property
     def activatable(self) -> bool:

@@ -75,12 +75,33 @@ async def previous_version(bind: Bind) -> StoredVersion | None:
     return _version(row) if row else None
 
 
-async def activate(conn: AsyncConnection, version_id: int, at: str) -> None:
+class StaleActivation(Exception):
+    """The version in force is no longer the one the activation expected: another activation (or
+    rollback) committed in between. Nothing was written; read the policy again and retry."""
+
+    def __init__(self, version_id: int, expected: int | None) -> None:
+        super().__init__(f"version {version_id} not activated: version {expected} is no longer the one in force")
+        self.version_id = version_id
+        self.expected = expected
+
+
+async def activate(conn: AsyncConnection, version_id: int, at: str, expected: int | None = None) -> None:
     """Put a version in force in the caller's transaction: the one in force retires, every worker
-    reloads (the revision moves)."""
+    reloads (the revision moves).
+
+    `expected` is the id of the version in force that the caller read (None: none yet, as on a
+    fresh store). It is compared and swapped first, under the row's lock: when another activation
+    changed it meanwhile, StaleActivation is raised before anything is written, so two
+    activations at once never leave two versions ACTIVE (on PostgreSQL the second waits for the
+    first to commit, then finds the version in force changed)."""
+    swapped = await conn.execute(update(t.policy_state)
+                                 .where(t.policy_state.c.id == 1,
+                                        t.policy_state.c.active_version.is_not_distinct_from(expected))
+                                 .values(active_version=version_id))
+    if swapped.rowcount != 1:
+        raise StaleActivation(version_id, expected)
     await conn.execute(update(V).where(V.c.state == "ACTIVE").values(state="RETIRED", retired_at=at))
     await conn.execute(update(V).where(V.c.id == version_id).values(state="ACTIVE", activated_at=at))
-    await conn.execute(update(t.policy_state).where(t.policy_state.c.id == 1).values(active_version=version_id))
     await bump_policy_revision(conn)
 
 

@@ -193,7 +193,8 @@ def test_serve_with_workers_fans_out_to_every_worker(deployment: tuple[dict[str,
         assert _change(server.url, creds, RESUME, "") == "ACTIVE"
 
 
-FG_LINE = "p, dept:FG, Person.maritalStatus, QUERY, MARKET_SUPERVISION, RAW, 2000-01-01, 2999-12-31, admin:fg-marital\n"
+SCJG_LINE = "p, dept:SCJG, Enterprise.taxPaid, QUERY, MARKET_SUPERVISION, MASKED, 2000-01-01, 2999-12-31, admin:scjg-tax\n"
+TAX = "query($code: ID!) { enterprise(creditCode: $code) { taxPaid } }"
 POLICY_ADMIN = "sj-policy-admin"
 
 
@@ -206,15 +207,15 @@ def _policy(url: str, creds: dict[str, Any], document: str, **variables: Any) ->
     return answer  # type: ignore[no-any-return]
 
 
-def _fg_marital(url: str, creds: dict[str, Any]) -> list[str]:
-    response = httpx.post(f"{url}/graphql", json={"query": MARITAL, "variables": {"id": creds["samples"]["idNumbers"][0]}},
-                          headers=headers(creds, "fg-credit", "MARKET_SUPERVISION"), timeout=5)
-    return _field_errors(response.json())
+def _scjg_tax(url: str, creds: dict[str, Any]) -> list[str]:
+    response = httpx.post(f"{url}/graphql", json={"query": TAX, "variables": {"code": creds["samples"]["creditCodes"][0]}},
+                          headers=headers(creds, "scjg-licensing", "MARKET_SUPERVISION"), timeout=5)
+    return [e["extensions"]["code"] for e in response.json().get("errors", []) if e.get("path") == ["enterprise", "taxPaid"]]
 
 
-def _fg_until(url: str, creds: dict[str, Any], expected: list[str]) -> float:
+def _scjg_until(url: str, creds: dict[str, Any], expected: list[str]) -> float:
     started = time.monotonic()
-    while _fg_marital(url, creds) != expected:
+    while _scjg_tax(url, creds) != expected:
         assert time.monotonic() - started < GIVE_UP_SECONDS, f"still not {expected}"
         time.sleep(POLL_SECONDS)
     return time.monotonic() - started
@@ -232,10 +233,10 @@ def test_a_policy_version_and_its_rollback_through_one_process_are_in_force_on_a
         _listening(a, "redis")
         with gateways(GatewayProcess("b-policy", env, tmp_path)) as (b,):
             _listening(b, "redis")
-            assert _fg_marital(b.url, creds) == ["GRANT_REQUIRED"]
+            assert _scjg_tax(b.url, creds) == ["GRANT_REQUIRED"]
             created = _policy(a.url, creds, "mutation($m: String!, $l: String!) { createPolicyVersion(model: $m, "
-                              "lines: $l, note: \"FG 婚姻状况\") { id } }", m=model, l=FG_LINE)
+                              "lines: $l, note: \"SCJG 纳税区间\") { id } }", m=model, l=SCJG_LINE)
             _policy(a.url, creds, "mutation($id: Int!) { activatePolicyVersion(id: $id) { id } }", id=created["id"])
-            assert _fg_until(b.url, creds, []) < LIMIT_SECONDS
+            assert _scjg_until(b.url, creds, []) < LIMIT_SECONDS
             assert _policy(a.url, creds, "mutation { rollbackPolicy { id } }") == {"id": 1}
-            assert _fg_until(b.url, creds, ["GRANT_REQUIRED"]) < LIMIT_SECONDS
+            assert _scjg_until(b.url, creds, ["GRANT_REQUIRED"]) < LIMIT_SECONDS

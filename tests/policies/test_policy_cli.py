@@ -7,7 +7,7 @@ from pathlib import Path
 from tests.support import cli_refused, cli_succeeded
 
 ADMIN = ("--as", "sj-policy-admin", "--operator", "sj-wutao")
-LINE = "p, dept:FG, Person.maritalStatus, QUERY, MARKET_SUPERVISION, RAW, 2000-01-01, 2999-12-31, admin:fg-marital\n"
+LINE = "p, dept:SCJG, Enterprise.taxPaid, QUERY, MARKET_SUPERVISION, MASKED, 2000-01-01, 2999-12-31, admin:scjg-tax\n"
 
 
 def test_export_edit_import_check_activate_and_roll_back(data_dir: Path, tmp_path: Path) -> None:
@@ -18,15 +18,15 @@ def test_export_edit_import_check_activate_and_roll_back(data_dir: Path, tmp_pat
     with (out / "policy.csv").open("a", encoding="utf-8") as csv:
         csv.write(LINE)
     imported = cli_succeeded(data_dir, "policy", "import", *ADMIN, "--model", str(out / "model.conf"), "--policy",
-                             str(out / "policy.csv"), "--tests", str(out / "tests.toml"), "--note", "FG 婚姻状况")
+                             str(out / "policy.csv"), "--tests", str(out / "tests.toml"), "--note", "SCJG 纳税区间")
     assert imported.startswith("version 2 stored (DRAFT)")
     checked = cli_succeeded(data_dir, "policy", "check", "2", *ADMIN)
-    assert "gains\tfg-credit\tMARKET_SUPERVISION\tPerson.maritalStatus\tQUERY\tDENIED → RAW" in checked
-    assert "+p, dept:FG, Person.maritalStatus" in cli_succeeded(data_dir, "policy", "diff", "1", "2", *ADMIN)
+    assert "gains\tscjg-licensing\tMARKET_SUPERVISION\tEnterprise.taxPaid\tQUERY\tDENIED → MASKED" in checked
+    assert "+p, dept:SCJG, Enterprise.taxPaid" in cli_succeeded(data_dir, "policy", "diff", "1", "2", *ADMIN)
     assert cli_succeeded(data_dir, "policy", "activate", "2", *ADMIN) == "version 2 is in force\n"
-    explained = cli_succeeded(data_dir, "policy", "explain", "fg-credit", "MARKET_SUPERVISION", "Person.maritalStatus",
+    explained = cli_succeeded(data_dir, "policy", "explain", "scjg-licensing", "MARKET_SUPERVISION", "Enterprise.taxPaid",
                               *ADMIN)
-    assert explained.startswith("Person.maritalStatus: RAW") and "decided by: admin:fg-marital" in explained
+    assert explained.startswith("Enterprise.taxPaid: MASKED") and "decided by: admin:scjg-tax" in explained
     assert cli_succeeded(data_dir, "policy", "rollback", *ADMIN) == "version 1 is in force again\n"
     assert cli_succeeded(data_dir, "policy", "versions", *ADMIN).splitlines()[0].startswith("2\tRETIRED")
 

@@ -24,8 +24,10 @@ from schema.catalog import Catalog
 from schema.loader import load_catalog
 
 MODEL = MODEL_PATH.read_text(encoding="utf-8")
-KNOWN = Known(frozenset({"mz-assistance", "fg-credit"}), frozenset({"MZ", "FG"}), frozenset({"MARKET_SUPERVISION"}))
-LINE = "p, dept:FG, Person.maritalStatus, QUERY, MARKET_SUPERVISION, RAW, 2000-01-01, 2999-12-31, admin:fg\n"
+KNOWN = Known(frozenset({"mz-assistance", "fg-credit", "sj-policy-admin"}), frozenset({"MZ", "FG"}),
+              frozenset({"MARKET_SUPERVISION"}), consumers=frozenset({"mz-assistance", "fg-credit"}))
+LINE = "p, dept:FG, Enterprise.taxPaid, QUERY, MARKET_SUPERVISION, MASKED, 2000-01-01, 2999-12-31, admin:fg\n"
+BASE = "p, *, Enterprise.taxPaid, QUERY, *, MASKED, 2000-01-01, 2999-12-31, admin:a"  # valid; each case breaks one part
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +36,10 @@ def catalog() -> Catalog:
 
 
 def test_lines_round_trip_through_casbins_csv() -> None:
-    lines = parse_lines("# a comment\n\n" + LINE + "g, app:fg-credit, dept:FG\n")
-    assert lines.policies[0][1] == "Person.maritalStatus" and lines.groups == (("app:fg-credit", "dept:FG"),)
+    lines = parse_lines("# a comment\n\n" + LINE + 'p, *, Person.name, QUERY, *, RAW, 0000-01-01, 9999-12-31, "admin:a, b"\n'
+                        "g, app:fg-credit, grp:inspectors\n")
+    assert lines.policies[0][1] == "Enterprise.taxPaid" and lines.groups == (("app:fg-credit", "grp:inspectors"),)
+    assert lines.policies[1][-1] == "admin:a, b"
     assert parse_lines(format_lines(lines)) == lines
 
 
@@ -47,23 +51,31 @@ def test_a_row_of_the_wrong_shape_is_refused(row: str) -> None:
 
 
 def test_the_shipped_model_with_a_good_line_validates(catalog: Catalog) -> None:
-    assert validate(Draft(MODEL, LINE, POLICY_TESTS.read_text(encoding="utf-8")), catalog, KNOWN) == []
+    demo = Known(frozenset({"mz-assistance", "fg-credit", "scjg-licensing"}), frozenset({"MZ", "FG"}),
+                 frozenset({"MARKET_SUPERVISION", "SOCIAL_ASSISTANCE_REVIEW", "WORK_REFERENCE"}))
+    assert validate(Draft(MODEL, LINE, POLICY_TESTS.read_text(encoding="utf-8")), catalog, demo) == []
 
 
 @pytest.mark.parametrize(("line", "problem"), [
-    ("p, dept:XX, Person.maritalStatus, QUERY, *, RAW, 2000-01-01, 2999-12-31, admin:a", "dept:XX"),
-    ("p, app:ghost, Person.maritalStatus, QUERY, *, RAW, 2000-01-01, 2999-12-31, admin:a", "app:ghost"),
-    ("p, *, Person.religion, QUERY, *, MASKED, 2000-01-01, 2999-12-31, admin:a", "NOT_SHARED"),
-    ("p, *, Person.shoeSize, QUERY, *, RAW, 2000-01-01, 2999-12-31, admin:a", "not a field"),
-    ("p, *, Person.maritalStatus, DOWNLOAD, *, RAW, 2000-01-01, 2999-12-31, admin:a", "share mode"),
-    ("p, *, Person.maritalStatus, QUERY, FUN, RAW, 2000-01-01, 2999-12-31, admin:a", "purpose"),
-    ("p, *, Person.maritalStatus, QUERY, *, SOME, 2000-01-01, 2999-12-31, admin:a", "RAW or MASKED"),
-    ("p, *, Person.maritalStatus, QUERY, *, RAW, 2999-01-01, 2000-12-31, admin:a", "ends before"),
-    ("p, *, Person.maritalStatus, QUERY, *, RAW, soon, later, admin:a", "are days"),
-    ("p, *, Person.maritalStatus, QUERY, *, RAW, 2000-01-01, 2999-12-31, catalog", "ref"),
-    ("p, *, Person.maritalStatus, QUERY, *, RAW, 2000-01-01, 2999-12-31, grant:G-1", "ref"),
-    ("g, app:ghost, dept:FG", "app:ghost"),
-    ("g, app:fg-credit, role:x", "role:x"),
+    (BASE.replace("*", "dept:XX", 1), "dept:XX"),
+    (BASE.replace("*", "app:ghost", 1), "app:ghost"),
+    (BASE.replace("*", "app:sj-policy-admin", 1), "consuming"),  # an administrator's own console gets no data
+    (BASE.replace("*", "grp:nobody", 1), "grp:"),
+    (BASE.replace("Enterprise.taxPaid", "Person.religion"), "NOT_SHARED"),
+    (BASE.replace("Enterprise.taxPaid", "Person.shoeSize"), "not a field"),
+    (BASE.replace("MASKED", "RAW"), "CONDITIONAL"),  # raw conditional data: only a provider's grant
+    (BASE.replace("QUERY", "CHECK"), "CONDITIONAL"),  # a check compares raw values: only a CHECK grant
+    (BASE.replace("Enterprise.taxPaid", "Person.bankAccountMasked").replace("MASKED", "RAW"), "CONDITIONAL"),
+    ("p, *, Person.name, DOWNLOAD, *, RAW, 2000-01-01, 2999-12-31, admin:a", "share mode"),
+    (BASE.replace("QUERY, *", "QUERY, FUN"), "purpose"),
+    ("p, *, Person.name, QUERY, *, SOME, 2000-01-01, 2999-12-31, admin:a", "RAW or MASKED"),
+    (BASE.replace("2000-01-01, 2999-12-31", "2999-01-01, 2000-12-31"), "ends before"),
+    (BASE.replace("2000-01-01, 2999-12-31", "soon, later"), "are days"),
+    (BASE.replace("admin:a", "catalog"), "ref"),
+    (BASE.replace("admin:a", "grant:G-1"), "ref"),
+    ("g, app:ghost, grp:x", "app:ghost"),
+    ("g, app:fg-credit, dept:MZ", "grp:"),  # an application's department is the store's to say
+    ("g, app:sj-policy-admin, grp:x", "consuming"),
 ])
 def test_validation_names_what_is_wrong(catalog: Catalog, line: str, problem: str) -> None:
     problems = validate(Draft(MODEL, line + "\n"), catalog, KNOWN)
@@ -73,8 +85,12 @@ def test_validation_names_what_is_wrong(catalog: Catalog, line: str, problem: st
 @pytest.mark.parametrize(("model", "problem"), [
     ("not a model", "does not parse"),
     (MODEL.replace("r = sub, obj, act, pur, day, acc", "r = sub, obj, act"), "request definition"),
-    (MODEL.replace("p = sub, obj, act, pur, acc, valid_from, valid_until, ref", "p = sub, obj"), "8 fields"),
+    (MODEL.replace("p = sub, obj, act, pur, acc, valid_from, valid_until, ref", "p = sub, obj"), "policy definition"),
     (MODEL.replace("[role_definition]\ng = _, _\n", ""), "`g`"),
+    (MODEL.replace("some(where (p.eft == allow))", "!some(where (p.eft == deny))"), "effect definition"),
+    (MODEL.replace("r.obj == p.obj && r.act == p.act && ", ""), "only add conditions"),
+    (MODEL.replace("r.day <= p.valid_until", "r.day <= p.valid_until || true"), "only add conditions"),
+    (MODEL.replace("r.day <= p.valid_until", "r.day <= p.valid_until && (true || r.acc == p.acc"), "only add"),
 ])
 def test_a_model_the_planner_cannot_ask_is_refused(catalog: Catalog, model: str, problem: str) -> None:
     problems = validate(Draft(model), catalog, KNOWN)
@@ -100,13 +116,13 @@ def test_a_dry_run_of_one_model_looks_only_at_what_the_changed_lines_reach(catal
     before = PolicySet.build(catalog, [], departments)
     after = PolicySet.build(catalog, [], departments, admin_lines=parse_lines(LINE))
     pairs = affected(before, after, ["fg-credit", "mz-assistance"])
-    assert pairs == {("fg-credit", "Person.maritalStatus")}
-    scope = Scope(("fg-credit", "mz-assistance"), ("MARKET_SUPERVISION",), ("Person.maritalStatus",), pairs=pairs)
-    decisions = {("fg-credit", "QUERY"): ("RAW", None)}
+    assert pairs == {("fg-credit", "Enterprise.taxPaid")}
+    scope = Scope(("fg-credit", "mz-assistance"), ("MARKET_SUPERVISION",), ("Enterprise.taxPaid",), pairs=pairs)
+    decisions = {("fg-credit", "QUERY"): ("MASKED", "MASK_REQUIRED")}
     changes = dry_run(scope, lambda *_: ("DENIED", "GRANT_REQUIRED"),
                       lambda a, _p, _f, m: decisions.get((a, m), ("DENIED", "GRANT_REQUIRED")))
     assert [(c.application, c.mode, c.before, c.after, c.gains) for c in changes] == [
-        ("fg-credit", "QUERY", "DENIED", "RAW", True)]
+        ("fg-credit", "QUERY", "DENIED", "MASKED", True)]
     other_model = PolicySet.build(catalog, [], departments, model_text=MODEL + "\n# edited\n")
     assert affected(before, other_model, ["fg-credit"]) is None  # a model change can change anything
 
@@ -119,3 +135,8 @@ def test_diff_shows_the_model_lines_and_tests() -> None:
 
 def test_admin_lines_default_to_none() -> None:
     assert AdminLines() == AdminLines((), ())
+
+
+def test_oversized_or_nul_texts_are_refused(catalog: Catalog) -> None:
+    assert "longer than" in validate(Draft(MODEL, "# " + "x" * 1_000_001), catalog, KNOWN)[0]
+    assert "NUL" in validate(Draft(MODEL, "", "a\x00b"), catalog, KNOWN)[0]
