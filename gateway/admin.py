@@ -4,6 +4,8 @@ that every worker reloads, and is audited before it commits."""
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -12,9 +14,9 @@ from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from audit import AuditRecord, AuditStore
+from audit import AuditRecord, AuditStore, AuditUnavailable
 from gateway import fanout
-from gateway.errors import GatewayError
+from gateway.errors import ErrorCode, GatewayError
 from gateway.runtime import make_engine, open_audit
 from gateway.settings import Settings
 from masking import KeyRing
@@ -30,6 +32,8 @@ from store.policy import load_policy_set
 from workflow.calendar import WorkingCalendar, YearNotice
 from workflow.service import Actor, Deadlines, Workflow, now
 from workflow.unit import open_workflow
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -127,22 +131,63 @@ async def _actor(conn: AsyncConnection, as_application: str, operator: str) -> A
     return Actor(application, who)
 
 
+async def _audited(stores: Stores, step: Callable[[AsyncConnection], Awaitable[tuple[T, AuditRecord]]]) -> T:
+    """Run one administrative step of the command line in an explicit transaction of the platform
+    store: `step` does its work on the connection and returns its result and its audit record;
+    the record is appended before the commit (a record that cannot be written rolls the step
+    back: fail closed). A commit that fails after the record was written is recorded as FAILED,
+    its changes rolled back (as the GraphQL view does, gateway/graphql_view.py), then raised."""
+    async with stores.store.connect() as conn:
+        transaction = await conn.begin()
+        try:
+            result, record = await step(conn)
+            await stores.audit.append(record)
+        except BaseException:
+            with contextlib.suppress(Exception):  # the connection's close rolls back otherwise
+                await transaction.rollback()
+            raise
+        try:
+            await transaction.commit()
+        except Exception as exc:
+            log.error("%s %s: the audited administrative step could not be committed: %s", record.operation,
+                      record.request_id, type(exc).__name__)
+            rolled_back = AuditRecord(
+                request_id=record.request_id, at=datetime.now(UTC).isoformat(), operation=record.operation,
+                outcome="FAILED", code=ErrorCode.INTERNAL_ERROR.value, application=record.application,
+                department=record.department, operator=record.operator, client=record.client,
+                changes=[{**change, "rolledBack": "true"} for change in record.changes])
+            try:
+                await stores.audit.append(rolled_back)
+            except AuditUnavailable:
+                log.error("%s %s: the rollback of its audited changes could not be recorded", record.operation,
+                          record.request_id)
+            raise
+    return result
+
+
 async def workflow_step(settings: Settings, as_application: str, operator: str,
                         step: Callable[[Workflow], Awaitable[T]]) -> T:
-    """Run one workflow step as APPLICATION and OPERATOR; its audit record is written before it commits."""
-    async with open_stores(settings) as stores, stores.store.begin() as conn:
-        actor = await _actor(conn, as_application, operator)
-        flow = await open_workflow(conn, stores.catalog, actor, Deadlines.of(settings))
-        try:
-            result = await step(flow)
-        except GatewayError as exc:
-            raise WorkflowRefused(f"{exc.code.value}: {exc.message}") from None
-        await workflow_rows.add_events(conn, flow.events, flow.at.isoformat())
-        await stores.audit.append(AuditRecord.administrative(
-            "workflow", actor.operator, application=actor.application.id, department=actor.department,
-            changes=[c.as_audit() for c in flow.changes], client="cli",
-            policy_version=(await policy_set(conn, stores.catalog)).version))
-        changed_grants = any(c.grant is not None for c in flow.changes)
+    """Run one workflow step as APPLICATION and OPERATOR; its audit record is written before it
+    commits, and a commit that fails is recorded as FAILED (`_audited`)."""
+    changed_grants = False
+    async with open_stores(settings) as stores:
+
+        async def audited(conn: AsyncConnection) -> tuple[T, AuditRecord]:
+            nonlocal changed_grants
+            actor = await _actor(conn, as_application, operator)
+            flow = await open_workflow(conn, stores.catalog, actor, Deadlines.of(settings))
+            try:
+                result = await step(flow)
+            except GatewayError as exc:
+                raise WorkflowRefused(f"{exc.code.value}: {exc.message}") from None
+            await workflow_rows.add_events(conn, flow.events, flow.at.isoformat())
+            changed_grants = any(c.grant is not None for c in flow.changes)
+            return result, AuditRecord.administrative(
+                "workflow", actor.operator, application=actor.application.id, department=actor.department,
+                changes=[c.as_audit() for c in flow.changes], client="cli",
+                policy_version=(await policy_set(conn, stores.catalog)).version)
+
+        result = await _audited(stores, audited)
     if changed_grants:
         await fanout.announce(settings)
     return result
@@ -174,24 +219,33 @@ async def record_notice(settings: Settings, notice: YearNotice, as_application: 
 # Policy administration from the command line: the same operations as the GraphQL ones.
 
 
-async def policy_step(settings: Settings, as_application: str, operator: str,
+async def policy_step(settings: Settings, as_application: str, operator: str, operation: str,
                       step: Callable[[PolicyAdministration], Awaitable[T]]) -> T:
-    """Run one policy operation as APPLICATION and OPERATOR. A change is audited before it commits,
-    then announced to every worker; a read changes nothing and is not recorded."""
-    async with open_stores(settings) as stores, stores.store.begin() as conn:
-        actor = await _actor(conn, as_application, operator)
-        keys = KeyRing.from_file(settings.masking_key_path) if settings.masking_key_path.exists() else None
-        desk = PolicyAdministration(conn, stores.catalog, actor.application, actor.operator, now(), keys=keys)
-        try:
-            result = await step(desk)
-        except PolicyRefused as exc:
-            raise WorkflowRefused("; ".join([f"{exc.code.value}: {exc.message}", *exc.problems[1:]])) from None
-        except GatewayError as exc:
-            raise WorkflowRefused(f"{exc.code.value}: {exc.message}") from None
-        if desk.changes:
-            await stores.audit.append(AuditRecord.administrative(
+    """Run one policy operation (`operation`: its name, such as policy.export) as APPLICATION and
+    OPERATOR. Every one is audited before it commits and before its result is shown, a read as
+    well as a change (a read records the one change `{"action": operation}`); a commit that
+    fails is recorded as FAILED (`_audited`). A change is then announced to every worker."""
+    changed = False
+    async with open_stores(settings) as stores:
+
+        async def audited(conn: AsyncConnection) -> tuple[T, AuditRecord]:
+            nonlocal changed
+            actor = await _actor(conn, as_application, operator)
+            keys = KeyRing.from_file(settings.masking_key_path) if settings.masking_key_path.exists() else None
+            desk = PolicyAdministration(conn, stores.catalog, actor.application, actor.operator, now(), keys=keys)
+            try:
+                result = await step(desk)
+            except PolicyRefused as exc:
+                raise WorkflowRefused("; ".join([f"{exc.code.value}: {exc.message}", *exc.problems[1:]])) from None
+            except GatewayError as exc:
+                raise WorkflowRefused(f"{exc.code.value}: {exc.message}") from None
+            changed = bool(desk.changes)
+            return result, AuditRecord.administrative(
                 "policy", actor.operator, application=actor.application.id, department=actor.department,
-                changes=desk.changes, client="cli", policy_version=(await policy_set(conn, stores.catalog)).version))
-    if desk.changes:
+                changes=list(desk.changes) if changed else [{"action": operation}], client="cli",
+                policy_version=(await policy_set(conn, stores.catalog)).version)
+
+        result = await _audited(stores, audited)
+    if changed:
         await fanout.announce(settings)
     return result

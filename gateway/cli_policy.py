@@ -1,7 +1,7 @@
 """`gateway policy …`: policy versions from the command line (docs/policies.md). Every command
 acts as a named application (`--as`, whose role decides what it may do, policies/roles.py) and a
-real-name operator of its department; a change is audited before it commits and announced to
-every worker."""
+real-name operator of its department; every command, a read as well as a change, is audited
+before it commits and before its result is shown, and a change is announced to every worker."""
 
 from __future__ import annotations
 
@@ -20,17 +20,18 @@ As = Annotated[str, typer.Option("--as", help="The application acting (a POLICY_
 Operator = Annotated[str, typer.Option("--operator", help="A real-name operator of that application's department.")]
 
 
-def _run(data_dir: Path | None, as_application: str, operator: str, step: Any) -> Any:
+def _run(data_dir: Path | None, as_application: str, operator: str, operation: str, step: Any) -> Any:
+    """Run `step` as one audited policy operation named `operation` (gateway/admin.py `policy_step`)."""
     from audit import AuditUnavailable
     from gateway import admin
 
     try:
-        return asyncio.run(admin.policy_step(_settings(data_dir), as_application, operator, step))
+        return asyncio.run(admin.policy_step(_settings(data_dir), as_application, operator, operation, step))
     except admin.WorkflowRefused as exc:
         print(f"refused: {exc}", file=sys.stderr)
         raise typer.Exit(code=1) from None
     except AuditUnavailable:
-        print("failed: the audit record could not be written, so nothing was changed", file=sys.stderr)
+        print("failed: the audit record could not be written, so nothing was changed or shown", file=sys.stderr)
         raise typer.Exit(code=1) from None
 
 
@@ -41,12 +42,15 @@ def _read(path: Path | None, what: str) -> str:
         return path.read_text(encoding="utf-8")
     except OSError as exc:
         raise typer.BadParameter(f"cannot read {path}: {exc.strerror}", param_hint=what) from None
+    except UnicodeDecodeError as exc:
+        raise typer.BadParameter(f"{path} is not UTF-8 text (byte {exc.start}): save it as UTF-8",
+                                 param_hint=what) from None
 
 
 @policy_app.command("versions")
 def versions(as_application: As, operator: Operator, data_dir: DataDir = None) -> None:
     """Every policy version, newest first."""
-    for v in _run(data_dir, as_application, operator, lambda desk: desk.versions()):
+    for v in _run(data_dir, as_application, operator, "policy.versions", lambda desk: desk.versions()):
         print(f"{v.id}\t{v.state}\t{v.created_at}\t{v.created_by}\t{v.note}")
 
 
@@ -63,7 +67,7 @@ def export(as_application: As, operator: Operator,
         stored = await desk.version(policy.stored_version) if policy.stored_version else None
         return exported(policy), stored.draft.tests if stored else ""
 
-    files, tests = _run(data_dir, as_application, operator, read)
+    files, tests = _run(data_dir, as_application, operator, "policy.export", read)
     out.mkdir(parents=True, exist_ok=True)
     (out / "model.conf").write_text(files.model, encoding="utf-8")
     (out / "policy.csv").write_text(files.csv, encoding="utf-8")
@@ -84,7 +88,7 @@ def import_(as_application: As, operator: Operator,
     from policies.versions import Draft
 
     draft = Draft(_read(model, "--model"), _read(lines, "--policy"), _read(tests, "--tests"))
-    created = _run(data_dir, as_application, operator, lambda desk: desk.create(draft, note))
+    created = _run(data_dir, as_application, operator, "policy.create", lambda desk: desk.create(draft, note))
     print(f"version {created.id} stored (DRAFT); see `gateway policy check {created.id}`")
 
 
@@ -92,7 +96,7 @@ def import_(as_application: As, operator: Operator,
 def check(version: int, as_application: As, operator: Operator, data_dir: DataDir = None) -> None:
     """Validate VERSION, run its policy tests, and dry-run it against the policy in force: which applications
     gain or lose which fields under which purposes. Exit 1 when it cannot be activated."""
-    report = _run(data_dir, as_application, operator, lambda desk: desk.report(version))
+    report = _run(data_dir, as_application, operator, "policy.check", lambda desk: desk.report(version))
     for problem in report.problems:
         print(f"problem: {problem}")
     for failure in report.failures:
@@ -114,20 +118,20 @@ def diff(older: int, newer: int, as_application: As, operator: Operator, data_di
         old, new = await desk.version(older), await desk.version(newer)
         return unified(old.draft, new.draft, f"v{older}", f"v{newer}")
 
-    sys.stdout.write(_run(data_dir, as_application, operator, read))
+    sys.stdout.write(_run(data_dir, as_application, operator, "policy.diff", read))
 
 
 @policy_app.command("activate")
 def activate(version: int, as_application: As, operator: Operator, data_dir: DataDir = None) -> None:
     """Put VERSION in force on every worker (it must validate and pass its policy tests)."""
-    done = _run(data_dir, as_application, operator, lambda desk: desk.activate(version))
+    done = _run(data_dir, as_application, operator, "policy.activate", lambda desk: desk.activate(version))
     print(f"version {done.id} is in force")
 
 
 @policy_app.command("rollback")
 def rollback(as_application: As, operator: Operator, data_dir: DataDir = None) -> None:
     """Put back the version in force before the active one."""
-    done = _run(data_dir, as_application, operator, lambda desk: desk.rollback())
+    done = _run(data_dir, as_application, operator, "policy.rollback", lambda desk: desk.rollback())
     print(f"version {done.id} is in force again")
 
 
@@ -136,7 +140,7 @@ def explain(application: str, purpose: str, coordinate: str, as_application: As,
             mode: Annotated[str, typer.Option("--mode", help="QUERY or CHECK.")] = "QUERY",
             data_dir: DataDir = None) -> None:
     """What APPLICATION gets for COORDINATE under PURPOSE today, and the line, grant or catalog setting that decided it."""
-    _, d, policy = _run(data_dir, as_application, operator,
+    _, d, policy = _run(data_dir, as_application, operator, "policy.explain",
                         lambda desk: desk.explain(application, purpose, coordinate, mode.upper()))
     print(f"{coordinate}: {d.access.value}" + (f" ({d.reason.value})" if d.reason else ""))
     if d.source:

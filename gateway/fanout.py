@@ -1,9 +1,10 @@
 """Fan-out of policy changes: a change in force on every worker within a second, not at its next poll.
 
 Every change that alters decisions (grants, mask rules, workflow approvals and suspensions) bumps
-the store's policy revision in its own transaction. Each worker polls that revision at most every
-GATEWAY_POLICY_REFRESH_SECONDS; a channel makes it faster: it announces "the policy revision
-moved", and every worker listening reloads at once (`Runtime.refresh_policy(force=True)`).
+the store's policy revision in its own transaction. Each worker polls that revision every
+GATEWAY_POLICY_REFRESH_SECONDS, in the background as well as on its requests; a channel makes it
+faster: it announces "the policy revision moved", and every worker listening reloads at once
+(`Runtime.refresh_policy(force=True)`).
 
     redis     Redis pub/sub on `gateway:policy` (GATEWAY_REDIS_URL). A writer publishes after its
               commit: the gateway after a workflow mutation, the CLI after `gateway masking set`,
@@ -17,11 +18,13 @@ GATEWAY_POLICY_CHANNEL picks one (`auto`: redis when GATEWAY_REDIS_URL is set, e
 the platform store is PostgreSQL, else none).
 
 A message carries the new revision for the logs only: a listener always asks the store (the
-reload is cheap when nothing moved, and a sender's own view may be stale). When the channel is
-down (Redis unreachable, the LISTEN connection lost) the worker logs it, reports it on /readyz
-("policyChannel": "down: polling every Ns ..."), keeps serving on polling (a background poll too,
-so that an idle worker is fresh), and reconnects with backoff; once back it reloads, since a
-change may have been announced while nobody listened.
+reload is cheap when nothing moved, and a sender's own view may be stale). The background poll
+runs whether the channel is up or not (it is one read of the revision): a message can be lost
+while the channel looks up (a writer that could not reach Redis, a half-open subscription), and
+an idle worker must not stay stale until its next request. When the channel is down (Redis
+unreachable, the LISTEN connection lost) the worker logs it, reports it on /readyz
+("policyChannel": "down: polling every Ns ..."), keeps serving on polling, and reconnects with
+backoff; once back it reloads, since a change may have been announced while nobody listened.
 """
 
 from __future__ import annotations
@@ -112,7 +115,7 @@ def asyncpg_connect_args(store_url: str) -> dict[str, Any]:
 class PolicyChannel:
     """One worker's end of the channel: a listener that reconnects with backoff, a task that
     reloads the policy when told to (bursts coalesce into one reload), and a poll that runs
-    while the channel is down."""
+    always, every `poll_seconds` (a lost message is picked up by it, the channel up or down)."""
 
     kind = "none"
 
@@ -134,7 +137,9 @@ class PolicyChannel:
         loop = asyncio.get_running_loop()
         self._tasks = [loop.create_task(self._listen(), name=f"policy-channel-{self.kind}"),
                        loop.create_task(self._reload(), name="policy-channel-reload")]
-        # Polling while the channel is down: an idle worker stays fresh too.
+        # Polling always, not only while the channel is down: a message lost while it looks up
+        # (a publisher that could not reach Redis, a half-open subscription) must not leave an
+        # idle worker stale. A cheap read of the revision; a reload only when it moved.
         self._poller = Periodic("policy-poll", max(self.poll_seconds, 0.1), self._poll)
         self._poller.start()
         with contextlib.suppress(TimeoutError):
@@ -177,8 +182,7 @@ class PolicyChannel:
                 log.warning("policy reload after an announcement failed: %s", type(exc).__name__)
 
     async def _poll(self) -> None:
-        if not self.up:
-            await self.on_change()
+        await self.on_change()
 
     async def _session(self) -> None:
         """Connect, listen, call `self._connected()` once listening; return only when stopped,

@@ -31,20 +31,29 @@ BOUND = 10.0  # no wait in these tests lasts longer
 
 
 class Reloads:
-    """Stands for `runtime.refresh_policy(force=True)`: counts the calls."""
+    """Stands for `runtime.refresh_policy(force=True)`: counts the calls, and apart those of the
+    background poll (which runs always) and those of an announcement (the reload task)."""
 
     def __init__(self) -> None:
         self.count = 0
+        self.polled = 0
+        self.announced = 0  # by a message or a (re)connection, not by the poll
         self._moved = asyncio.Event()
 
     async def __call__(self) -> None:
         self.count += 1
+        task = asyncio.current_task()
+        if task is not None and task.get_name() == "policy-poll":
+            self.polled += 1
+        else:
+            self.announced += 1
         self._moved.set()
 
-    async def after(self, count: int, within: float = BOUND) -> float:
-        """Wait until more than `count` reloads happened; the seconds it took."""
+    async def after(self, count: int, within: float = BOUND, of: str = "count") -> float:
+        """Wait until more than `count` reloads (`of`: count, polled or announced) happened; the
+        seconds it took."""
         started = time.monotonic()
-        while self.count <= count:
+        while getattr(self, of) <= count:
             self._moved.clear()
             remaining = within - (time.monotonic() - started)
             assert remaining > 0, f"no reload within {within}s"
@@ -198,28 +207,29 @@ async def test_redis_channel_reloads_on_announce_survives_a_cut_and_reconnects(f
     try:
         await asyncio.wait_for(channel.start(), BOUND)
         assert channel.status() == "redis: listening"
-        await reloads.after(0)  # connecting reloads once: a change may have come before
+        await reloads.after(0, of="announced")  # connecting reloads once: a change may have come before
         await asyncio.sleep(0.3)
-        seen = reloads.count
+        seen = reloads.announced
         took = 0.0
         for _ in range(3):  # a burst of announcements
             started = time.monotonic()
             await fanout.publish(REDIS_URL, 42)
-        took = await reloads.after(seen) + (time.monotonic() - started)
+        took = await reloads.after(seen, of="announced") + (time.monotonic() - started)
         assert took < 1.0
 
         await proxy.cut()
         await until(lambda: not channel.up)
         assert channel.status().startswith("down: polling every 0.2s (redis: ")
-        polled = reloads.count
-        await reloads.after(polled + 1)  # down: the worker polls on its own
+        polled = reloads.polled
+        await reloads.after(polled + 1, of="polled")  # down: the worker polls on its own
 
         await proxy.restore()
         await until(lambda: channel.up)
         assert channel.reconnects == 1 and channel.status() == "redis: listening"
-        seen = reloads.count
+        await asyncio.sleep(0.3)  # the reconnection's own reload
+        seen = reloads.announced
         await fanout.publish(REDIS_URL)
-        await reloads.after(seen, within=1.0)
+        await reloads.after(seen, within=1.0, of="announced")
     finally:
         await channel.close()
         await proxy.cut()
@@ -255,40 +265,108 @@ async def test_postgres_notify_goes_out_at_commit_only_and_the_listener_reconnec
     try:
         await asyncio.wait_for(channel.start(), BOUND)
         assert channel.status() == "postgres: listening"
-        await reloads.after(0)
+        await reloads.after(0, of="announced")
         payloads.clear()
-        seen = reloads.count
+        seen = reloads.announced
 
         async with engine.connect() as conn, conn.begin() as transaction:  # a change rolled back announces nothing
             await repository.bump_policy_revision(conn)
             await transaction.rollback()
         await asyncio.sleep(0.5)
-        assert reloads.count == seen and payloads == []
+        assert reloads.announced == seen and payloads == []
 
         started = time.monotonic()
         async with engine.begin() as conn:
             await repository.bump_policy_revision(conn)
             await asyncio.sleep(0.3)
-            assert reloads.count == seen  # not before the commit
-        took = await reloads.after(seen) + (time.monotonic() - started) - 0.3
+            assert reloads.announced == seen  # not before the commit
+        took = await reloads.after(seen, of="announced") + (time.monotonic() - started) - 0.3
         assert took < 1.0
         assert payloads == [str(await repository.policy_revision(engine))]  # the new revision
 
         await proxy.cut()  # the LISTEN connection is lost
         await until(lambda: not channel.up)
         assert channel.status().startswith("down: polling every 0.2s (postgres: ")
-        polled = reloads.count
-        await reloads.after(polled + 1)
+        polled = reloads.polled
+        await reloads.after(polled + 1, of="polled")
         await proxy.restore()
         await until(lambda: channel.up)
         assert channel.reconnects == 1
-        seen = reloads.count
+        await asyncio.sleep(0.3)  # the reconnection's own reload
+        seen = reloads.announced
         async with engine.begin() as conn:
             await conn.execute(update(t.policy_state).where(t.policy_state.c.id == 1)
                                .values(revision=t.policy_state.c.revision + 1))
             await conn.execute(text("SELECT pg_notify('gateway_policy', 'by hand')"))
-        await reloads.after(seen, within=1.0)
+        await reloads.after(seen, within=1.0, of="announced")
     finally:
         await channel.close()
         await proxy.cut()
+        await engine.dispose()
+
+
+# The background poll runs with the channel up too: a lost message is not waited for.
+
+REFRESH = 0.5  # GATEWAY_POLICY_REFRESH_SECONDS of the idle worker below
+
+
+async def _bump_unannounced(url: str, grant: str) -> int:
+    """Suspend a grant and move the revision by hand, in the store alone: no Redis publish, no
+    NOTIFY (as when a writer could not reach Redis, or a subscription went half-open). The new
+    revision."""
+    engine = make_engine(url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(update(t.grants).where(t.grants.c.id == grant).values(status="SUSPENDED"))
+            await conn.execute(update(t.policy_state).where(t.policy_state.c.id == 1)
+                               .values(revision=t.policy_state.c.revision + 1))
+        return await repository.policy_revision(engine)
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.redis
+async def test_an_idle_worker_listening_on_redis_picks_up_an_unannounced_change_by_polling(data_dir: Path) -> None:
+    from asgi_lifespan import LifespanManager
+
+    from gateway.app import create_app
+
+    await _require_redis()
+    settings = Settings.from_env({"GATEWAY_REDIS_URL": REDIS_URL, "GATEWAY_POLICY_CHANNEL": "redis",
+                                  "GATEWAY_POLICY_REFRESH_SECONDS": str(REFRESH),
+                                  "GATEWAY_WORKFLOW_SWEEP_SECONDS": "0"}, data_dir=data_dir)
+    app = create_app(settings)
+    async with LifespanManager(app) as manager:
+        runtime = manager._state["runtime"]
+        assert runtime.policy_channel_status == "redis: listening"
+        await asyncio.sleep(REFRESH)  # settled: the start's own reloads are done
+        revision = await _bump_unannounced(settings.store_url, "G-MZ-0001")
+        took = await until(lambda: runtime.policy_revision == revision, within=REFRESH * 4)  # no request made
+        assert took <= REFRESH * 2, took  # about one refresh interval, not a request's or a reconnection's
+        assert runtime.planner.policy.grants_by_id["G-MZ-0001"].status is repository.GrantStatus.SUSPENDED
+        assert runtime.policy_channel_status == "redis: listening"  # the channel was up all along
+
+
+@pytest.mark.postgres
+async def test_a_listening_postgres_worker_picks_up_a_change_sent_without_notify_by_polling(pg_store: str) -> None:
+    engine = make_engine(pg_store)
+    seen: list[int] = []
+
+    async def reload() -> None:  # what refresh_policy reads first: the store's revision
+        seen.append(await repository.policy_revision(engine))
+
+    channel = fanout.PostgresChannel(pg_store, reload, poll_seconds=REFRESH)
+    try:
+        await asyncio.wait_for(channel.start(), BOUND)
+        assert channel.status() == "postgres: listening"
+        await asyncio.sleep(REFRESH)
+        async with engine.begin() as conn:  # no pg_notify: nothing is announced
+            await conn.execute(update(t.policy_state).where(t.policy_state.c.id == 1)
+                               .values(revision=t.policy_state.c.revision + 1))
+        revision = await repository.policy_revision(engine)
+        took = await until(lambda: revision in seen, within=REFRESH * 4)
+        assert took <= REFRESH * 2, took
+        assert channel.up
+    finally:
+        await channel.close()
         await engine.dispose()
