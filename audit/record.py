@@ -46,6 +46,14 @@ class AuditRecord:
         return cls(request_id=uuid.uuid4().hex, at=datetime.now(UTC).isoformat(), operation=operation,
                    outcome="SERVED", operator=operator, **fields)
 
+    def rolled_back(self) -> AuditRecord:
+        """The record of this request's changes failing to commit after this record was written:
+        same request, FAILED, each change marked rolled back."""
+        return AuditRecord(
+            request_id=self.request_id, at=datetime.now(UTC).isoformat(), operation=self.operation, outcome="FAILED",
+            code="INTERNAL_ERROR", application=self.application, department=self.department, operator=self.operator,
+            client=self.client, changes=[{**change, "rolledBack": "true"} for change in self.changes])
+
     def canonical(self) -> bytes:
         """The bytes the hash chain covers: sorted keys, no whitespace."""
         # vars, not asdict: the fields are plain JSON values already, and asdict deep-copies them.

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from audit import AuditRecord, AuditStore, AuditUnavailable
 from gateway import fanout
-from gateway.errors import ErrorCode, GatewayError
+from gateway.errors import GatewayError
 from gateway.runtime import make_engine, open_audit
 from gateway.settings import Settings
 from masking import KeyRing
@@ -151,13 +151,8 @@ async def _audited(stores: Stores, step: Callable[[AsyncConnection], Awaitable[t
         except Exception as exc:
             log.error("%s %s: the audited administrative step could not be committed: %s", record.operation,
                       record.request_id, type(exc).__name__)
-            rolled_back = AuditRecord(
-                request_id=record.request_id, at=datetime.now(UTC).isoformat(), operation=record.operation,
-                outcome="FAILED", code=ErrorCode.INTERNAL_ERROR.value, application=record.application,
-                department=record.department, operator=record.operator, client=record.client,
-                changes=[{**change, "rolledBack": "true"} for change in record.changes])
             try:
-                await stores.audit.append(rolled_back)
+                await stores.audit.append(record.rolled_back())
             except AuditUnavailable:
                 log.error("%s %s: the rollback of its audited changes could not be recorded", record.operation,
                           record.request_id)

@@ -107,13 +107,8 @@ class GraphQLView:
             await unit.commit()
         except Exception:
             log.exception("request %s: the audited workflow changes could not be committed", record.request_id)
-            rolled_back = AuditRecord(
-                request_id=record.request_id, at=datetime.now(UTC).isoformat(), operation=record.operation,
-                outcome="FAILED", code=ErrorCode.INTERNAL_ERROR.value, application=record.application,
-                department=record.department, operator=record.operator, client=record.client,
-                changes=[{**change, "rolledBack": "true"} for change in record.changes])
             try:
-                await self.runtime.audit.append(rolled_back)
+                await self.runtime.audit.append(record.rolled_back())
             except AuditUnavailable:
                 log.error("request %s: the rollback of its audited changes could not be recorded", record.request_id)
             return 500, {"errors": [_internal(record.request_id)]}
