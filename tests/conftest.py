@@ -68,7 +68,7 @@ def pg_stores() -> Iterator[postgres.Stores | None]:
     try:
         yield stores
     finally:
-        stores.drop_all()
+        stores.close()
 
 
 @pytest.fixture(scope="session")
@@ -77,6 +77,8 @@ def built_demo(tmp_path_factory: pytest.TempPathFactory, pg_stores: postgres.Sto
     if pg_stores is not None:
         write_store_urls(directory, pg_stores.templates())
     asyncio.run(build_demo(Settings.from_env({}, data_dir=directory), persons=PERSONS, seed=7))  # disposes its engines
+    if pg_stores is not None:
+        write_store_urls(directory, pg_stores.seal())  # the templates stay as built; this directory reads a copy
     return directory
 
 
@@ -93,7 +95,7 @@ def data_dir(built_demo: Path, tmp_path: Path, pg_stores: postgres.Stores | None
     try:
         yield target
     finally:
-        pg_stores.drop(databases.values())
+        pg_stores.release(databases.values())
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ import asyncio
 import os
 import uuid
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 
 import pytest
@@ -66,40 +67,76 @@ def reachable() -> str | None:
 
 
 class Stores:
-    """The platform store and the five libraries of GATEWAY_TEST_STORE=postgres: template databases
-    the session builds the demo into once, and a fresh copy of them per test (CREATE DATABASE …
-    TEMPLATE), written into the copied data directory's gateway.env. All share one prefix, dropped
-    at the end of the session whatever the tests left behind."""
+    """The platform store and the five libraries of GATEWAY_TEST_STORE=postgres, as databases
+    that share one prefix per session:
+
+    - templates (`<prefix>_t_<store>`), created empty for the session to build the demo into, then
+      sealed: closed to connections, so no test can change them or hold up a copy;
+    - the built demo's own databases (`<prefix>_s_<store>`), copied from them once, for the tests
+      that read the built demo directory directly;
+    - a fresh copy per test (`<prefix>_<n>_<store>`, CREATE DATABASE … TEMPLATE), for its private
+      data directory.
+
+    Copies are made and dropped by one background thread, the next copy while a test runs, so a
+    test mostly finds its databases ready. Everything with the prefix is dropped by `close`."""
 
     def __init__(self, names: Iterable[str]) -> None:
         self.names = list(names)
         self.prefix = f"gw_suite_{uuid.uuid4().hex[:8]}"
-        self.copies = 0
+        self._copies = 0  # touched by the worker thread only
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gw-test-databases")
+        self._next: Future[dict[str, str]] | None = None
+        self._drops: list[Future[None]] = []
+
+    def _template(self, name: str) -> str:
+        return f"{self.prefix}_t_{name}"
 
     def templates(self) -> dict[str, str]:
-        """Created empty: the caller builds the demo into them."""
-        asyncio.run(_admin([f"CREATE DATABASE {self.prefix}_t_{name}" for name in self.names]))
-        return {name: f"{self.prefix}_t_{name}" for name in self.names}
+        """Created empty, as database names by store name: the caller builds the demo into them,
+        disposes its engines, then calls `seal`."""
+        asyncio.run(_admin([f"CREATE DATABASE {self._template(name)}" for name in self.names]))
+        return {name: self._template(name) for name in self.names}
+
+    def seal(self) -> dict[str, str]:
+        """Close the templates to connections; the built demo's own copy of them, as database
+        names by store name; start making the first test's copy."""
+        shared = {name: f"{self.prefix}_s_{name}" for name in self.names}
+        asyncio.run(_admin([
+            *(f"ALTER DATABASE {self._template(name)} ALLOW_CONNECTIONS false" for name in self.names),
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "  # any engine the build left open
+            f"WHERE datname LIKE '{self.prefix}_t_%' AND pid <> pg_backend_pid()",
+            *(f"CREATE DATABASE {database} TEMPLATE {self._template(name)}" for name, database in shared.items()),
+        ]))
+        self._next = self._worker.submit(self._create)
+        return shared
+
+    def _create(self) -> dict[str, str]:
+        self._copies += 1
+        names = {name: f"{self.prefix}_{self._copies}_{name}" for name in self.names}
+        asyncio.run(_admin([f"CREATE DATABASE {database} TEMPLATE {self._template(name)}"
+                            for name, database in names.items()]))
+        return names
 
     def copy(self) -> dict[str, str]:
-        """Fresh databases from the templates, as database names by store name. A connection
-        left open on a template (a test that read the built demo and did not dispose its engine)
-        would make CREATE DATABASE wait and fail: it is ended first."""
-        self.copies += 1
-        names = {name: f"{self.prefix}_{self.copies}_{name}" for name in self.names}
-        asyncio.run(_admin([
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            f"WHERE datname LIKE '{self.prefix}_t_%' AND pid <> pg_backend_pid()",
-            *(f"CREATE DATABASE {database} TEMPLATE {self.prefix}_t_{name}" for name, database in names.items()),
-        ]))
+        """Fresh databases made from the templates, as database names by store name."""
+        assert self._next is not None, "seal() the templates first"
+        names = self._next.result()
+        self._next = self._worker.submit(self._create)
         return names
+
+    def release(self, databases: Iterable[str]) -> None:
+        """Drop a test's databases, in the background (connections left open are ended)."""
+        self._drops.append(self._worker.submit(self.drop, list(databases)))
 
     @staticmethod
     def drop(databases: Iterable[str]) -> None:
         asyncio.run(_admin([f"DROP DATABASE IF EXISTS {database} WITH (FORCE)" for database in databases]))
 
-    def drop_all(self) -> None:
-        """Every database of this session: the templates and any copy a teardown missed."""
+    def close(self) -> None:
+        """Every database of this session dropped: the templates, the built demo's, the copy made
+        ahead and any a teardown missed. Then a failed background drop is reported."""
+        self._worker.shutdown(wait=True)
+
         async def run() -> None:
             engine = create_async_engine(SERVER, isolation_level="AUTOCOMMIT")
             try:
@@ -112,3 +149,5 @@ class Stores:
                 await engine.dispose()
 
         asyncio.run(run())
+        for dropped in self._drops:
+            dropped.result()

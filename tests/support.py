@@ -11,6 +11,7 @@ import httpx
 from sqlalchemy import text
 
 from gateway.runtime import make_engine
+from gateway.settings import Settings
 
 
 class Gateway:
@@ -113,3 +114,34 @@ def cli_refused(data_dir: Path, *args: str) -> str:
     assert "Traceback" not in result.stderr, result.stderr
     assert result.stderr.startswith("refused: ") or result.stderr.startswith("no "), result.stderr
     return result.stderr
+
+
+def remove_library(data_dir: Path, code: str) -> None:
+    """Take one library of a data directory away, whatever its store: its SQLite files deleted,
+    or its PostgreSQL database dropped (GATEWAY_TEST_STORE=postgres)."""
+    from sqlalchemy.engine import make_url
+
+    from tests import postgres
+
+    url = make_url(Settings.from_env({}, data_dir=data_dir).library_urls[code])
+    if url.get_backend_name() == "sqlite":
+        for path in Path(str(url.database)).parent.glob(f"{Path(str(url.database)).name}*"):
+            path.unlink()
+    else:
+        postgres.Stores.drop([str(url.database)])
+
+
+def unreachable_url(url: str, directory: Path) -> str:
+    """A store URL of the same kind as `url` that cannot be opened: a SQLite file in a directory
+    that does not exist, or the same PostgreSQL server's address at a port nothing listens on."""
+    import socket
+
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return f"{parsed.drivername}:///{directory / 'no' / 'such' / 'dir.sqlite'}"
+    with socket.socket() as bound:  # a port free a moment ago: nothing listens there
+        bound.bind(("127.0.0.1", 0))
+        port = bound.getsockname()[1]
+    return parsed.set(host="127.0.0.1", port=port).render_as_string(hide_password=False)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import tomllib
 from collections.abc import AsyncIterator
@@ -11,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import create_async_engine
 from stdnum.cn import ric
 from typer.testing import CliRunner
@@ -25,7 +25,7 @@ from schema.catalog import Catalog, Sensitivity
 from schema.lint import NAME_RULES, VALUE_KINDS, Finding, lint, lint_names, lint_samples
 from schema.loader import load_catalog, parse_documents
 from store import repository
-from tests.support import change, fetch
+from tests.support import remove_library
 
 PERSON_FIELDS = """
   [[resources.fields]]
@@ -323,16 +323,23 @@ async def test_the_demo_is_clean_with_samples(built_demo: Path) -> None:
 
 def unlabel(data_dir: Path, coordinate_field: str) -> None:
     """Drop the sensitivity and mask rule of a Person field in the built demo's store."""
-    store = Settings.from_env({}, data_dir=data_dir).store_url
-    for code, declaration in asyncio.run(fetch(store, "SELECT code, declaration FROM resources")):
-        doc = json.loads(declaration)
-        for f in doc["fields"]:
-            if f["name"] == coordinate_field and doc["entity"] == "Person" and doc.get("anchor"):
-                f.pop("sensitivity", None)
-                f.pop("mask", None)
-                f.pop("without_grant", None)
-                asyncio.run(change(store, "UPDATE resources SET declaration = :d WHERE code = :c", d=json.dumps(doc),
-                                   c=code))
+    from store.tables import resources
+
+    async def run() -> None:
+        engine = make_engine(Settings.from_env({}, data_dir=data_dir).store_url)
+        try:
+            async with engine.begin() as conn:
+                for code, doc in (await conn.execute(select(resources.c.code, resources.c.declaration))).all():
+                    for f in doc["fields"]:
+                        if f["name"] == coordinate_field and doc["entity"] == "Person" and doc.get("anchor"):
+                            f.pop("sensitivity", None)
+                            f.pop("mask", None)
+                            f.pop("without_grant", None)
+                            await conn.execute(update(resources).where(resources.c.code == code).values(declaration=doc))
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
 
 
 def test_the_command_exits_0_on_the_demo(built_demo: Path) -> None:
@@ -363,8 +370,7 @@ def test_the_command_lints_names_only_with_no_samples(data_dir: Path) -> None:
 
 
 def test_the_command_exits_2_when_a_library_cannot_be_read(data_dir: Path) -> None:
-    for path in data_dir.glob("library_population.sqlite*"):
-        path.unlink()
+    remove_library(data_dir, "population")
     result = CliRunner().invoke(app, ["catalog", "lint", "--data-dir", str(data_dir)])
     assert result.exit_code == 2
     assert "library population is unavailable" in result.output
