@@ -59,37 +59,42 @@ async def policy_set(bind: repository.Bind, catalog: Catalog) -> PolicySet:
     return await load_policy_set(bind, catalog)
 
 
-async def _commit_audited(stores: Stores, conn: AsyncConnection, operator: str, operation: str, target: str,
-                          purpose: str) -> None:
-    """Audit a change before its transaction commits: if the record cannot be written, the change
-    is rolled back (fail closed). The record names the policy version the change produces."""
+async def _mask_rule_record(stores: Stores, conn: AsyncConnection, operator: str, operation: str, target: str,
+                            purpose: str) -> AuditRecord:
+    """The audit record of a change to the mask rules, by a registered operator; it names the policy
+    version the change produces."""
     who = (await repository.load_principals(conn)).active_operator(operator)
     if who is None:
         raise MaskRuleError("name a registered, active operator making the change (--operator): changes are "
                             "audited by real name")
-    await stores.audit.append(AuditRecord.administrative(
-        operation, who, purpose=purpose if purpose != "*" else None, fields={target: "POLICY"},
-        policy_version=(await policy_set(conn, stores.catalog)).version,
-    ))
+    return AuditRecord.administrative(operation, who, purpose=purpose if purpose != "*" else None,
+                                      fields={target: "POLICY"}, policy_version=(await policy_set(conn, stores.catalog)).version)
 
 
 async def set_mask_rule(settings: Settings, target: str, rule: str, purpose: str = "*", note: str = "",
                         operator: str = "") -> MaskOverride:
     """Validate, store and audit an administrator's mask rule (policies.mask_rules.check_override)."""
-    async with open_stores(settings) as stores, stores.store.begin() as conn:
+
+    async def step(conn: AsyncConnection) -> tuple[MaskOverride, AuditRecord]:
         principals = await repository.load_principals(conn)
         canonical = check_override(stores.catalog, principals.purposes, target, purpose, rule)
         override = await repository.set_mask_override(conn, target, purpose, canonical, note)
-        await _commit_audited(stores, conn, operator, "policy.mask_rule.set", target, purpose)
+        return override, await _mask_rule_record(stores, conn, operator, "policy.mask_rule.set", target, purpose)
+
+    async with open_stores(settings) as stores:
+        override = await _audited(stores, step)
     await fanout.announce(settings)  # committed: every worker reloads at once
     return override
 
 
 async def unset_mask_rule(settings: Settings, target: str, purpose: str = "*", operator: str = "") -> bool:
-    async with open_stores(settings) as stores, stores.store.begin() as conn:
-        removed = await repository.remove_mask_override(conn, target, purpose)
-        if removed:
-            await _commit_audited(stores, conn, operator, "policy.mask_rule.unset", target, purpose)
+    async def step(conn: AsyncConnection) -> tuple[bool, AuditRecord | None]:
+        if not await repository.remove_mask_override(conn, target, purpose):
+            return False, None
+        return True, await _mask_rule_record(stores, conn, operator, "policy.mask_rule.unset", target, purpose)
+
+    async with open_stores(settings) as stores:
+        removed = await _audited(stores, step)
     if removed:
         await fanout.announce(settings)
     return removed
@@ -131,17 +136,19 @@ async def _actor(conn: AsyncConnection, as_application: str, operator: str) -> A
     return Actor(application, who)
 
 
-async def _audited(stores: Stores, step: Callable[[AsyncConnection], Awaitable[tuple[T, AuditRecord]]]) -> T:
+async def _audited(stores: Stores,
+                   step: Callable[[AsyncConnection], Awaitable[tuple[T, AuditRecord | None]]]) -> T:
     """Run one administrative step of the command line in an explicit transaction of the platform
-    store: `step` does its work on the connection and returns its result and its audit record;
-    the record is appended before the commit (a record that cannot be written rolls the step
-    back: fail closed). A commit that fails after the record was written is recorded as FAILED,
-    its changes rolled back (as the GraphQL view does, gateway/graphql_view.py), then raised."""
+    store: `step` does its work on the connection and returns its result and its audit record
+    (None: it changed nothing); the record is appended before the commit (a record that cannot be
+    written rolls the step back: fail closed). A commit that fails after the record was written is
+    recorded as FAILED, its changes rolled back (as the GraphQL view does), then raised."""
     async with stores.store.connect() as conn:
         transaction = await conn.begin()
         try:
             result, record = await step(conn)
-            await stores.audit.append(record)
+            if record is not None:
+                await stores.audit.append(record)
         except BaseException:
             with contextlib.suppress(Exception):  # the connection's close rolls back otherwise
                 await transaction.rollback()
@@ -149,6 +156,8 @@ async def _audited(stores: Stores, step: Callable[[AsyncConnection], Awaitable[t
         try:
             await transaction.commit()
         except Exception as exc:
+            if record is None:
+                raise
             log.error("%s %s: the audited administrative step could not be committed: %s", record.operation,
                       record.request_id, type(exc).__name__)
             try:
@@ -197,7 +206,7 @@ async def record_notice(settings: Settings, notice: YearNotice, as_application: 
                         replace: bool = False) -> bool:
     """Record a year's holiday notice (the calendar's extension), as the platform; audited before it
     commits. A year the calendar covers already is replaced only when asked to (`replace`)."""
-    async with open_stores(settings) as stores, stores.store.begin() as conn:
+    async def step(conn: AsyncConnection) -> tuple[bool, AuditRecord]:
         actor = await _actor(conn, as_application, operator)
         if not may(actor.role, "calendar.record"):
             raise WorkflowRefused("only the platform (a PLATFORM_ADMIN application, --as) records the calendar's notices")
@@ -205,10 +214,12 @@ async def record_notice(settings: Settings, notice: YearNotice, as_application: 
             raise WorkflowRefused(f"the calendar covers {notice.year} already (the calendar library or a recorded "
                                   "notice): give --replace to replace that year's days with this notice")
         replaced = await workflow_rows.save_notice(conn, notice, actor.operator, datetime.now(UTC).isoformat())
-        await stores.audit.append(AuditRecord.administrative(
+        return replaced, AuditRecord.administrative(
             "workflow.calendar", actor.operator, application=actor.application.id, department=actor.department,
-            fields={f"calendar:{notice.year}": "POLICY"}, client="cli"))
-        return replaced
+            fields={f"calendar:{notice.year}": "POLICY"}, client="cli")
+
+    async with open_stores(settings) as stores:
+        return await _audited(stores, step)
 
 
 # Policy administration from the command line: the same operations as the GraphQL ones.

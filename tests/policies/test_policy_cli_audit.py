@@ -125,3 +125,16 @@ async def test_a_workflow_step_whose_commit_fails_is_recorded_as_failed(settings
     finally:
         await engine.dispose()
 
+
+
+async def test_a_mask_rule_whose_commit_fails_is_recorded_as_failed(settings: Settings,
+                                                                     failing_commit: None) -> None:
+    with pytest.raises(OperationalError):
+        await admin.set_mask_rule(settings, "Person.mobile", "partial(head=2,tail=2)", operator="sj-zhoumin")
+    served, failed = await _served_then_failed(settings, 0)
+    assert served["operation"] == "policy.mask_rule.set" and served["fields"] == {"Person.mobile": "POLICY"}
+    engine = make_engine(settings.store_url)
+    try:
+        assert await repository.load_mask_overrides(engine) == []  # rolled back
+    finally:
+        await engine.dispose()
