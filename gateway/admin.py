@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -169,6 +169,17 @@ async def _audited(stores: Stores,
     return result
 
 
+async def _refused(stores: Stores, operation: str, actor: Actor, exc: GatewayError) -> NoReturn:
+    """Record a refused administrative step (who tried, and the code), as the GraphQL view records a
+    refused request; then refuse it. Nothing of the step is committed."""
+    record = AuditRecord.administrative(operation, actor.operator, application=actor.application.id,
+                                        department=actor.department, client="cli")
+    record.outcome, record.code = "REFUSED", exc.code.value
+    await stores.audit.append(record)
+    problems = exc.problems[1:] if isinstance(exc, PolicyRefused) else []
+    raise WorkflowRefused("; ".join([f"{exc.code.value}: {exc.message}", *problems]))
+
+
 async def workflow_step(settings: Settings, as_application: str, operator: str,
                         step: Callable[[Workflow], Awaitable[T]]) -> T:
     """Run one workflow step as APPLICATION and OPERATOR; its audit record is written before it
@@ -183,7 +194,7 @@ async def workflow_step(settings: Settings, as_application: str, operator: str,
             try:
                 result = await step(flow)
             except GatewayError as exc:
-                raise WorkflowRefused(f"{exc.code.value}: {exc.message}") from None
+                await _refused(stores, "workflow", actor, exc)
             await workflow_rows.add_events(conn, flow.events, flow.at.isoformat())
             changed_grants = any(c.grant is not None for c in flow.changes)
             return result, AuditRecord.administrative(
@@ -241,10 +252,8 @@ async def policy_step(settings: Settings, as_application: str, operator: str, op
             desk = PolicyAdministration(conn, stores.catalog, actor.application, actor.operator, now(), keys=keys)
             try:
                 result = await step(desk)
-            except PolicyRefused as exc:
-                raise WorkflowRefused("; ".join([f"{exc.code.value}: {exc.message}", *exc.problems[1:]])) from None
             except GatewayError as exc:
-                raise WorkflowRefused(f"{exc.code.value}: {exc.message}") from None
+                await _refused(stores, "policy", actor, exc)
             changed = bool(desk.changes)
             return result, AuditRecord.administrative(
                 "policy", actor.operator, application=actor.application.id, department=actor.department,

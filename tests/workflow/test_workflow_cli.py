@@ -180,6 +180,10 @@ def test_refused_steps_exit_1_and_change_nothing(data_dir: Path, settings: Setti
     assert [json.loads(line)["kind"] for line in succeeded(data_dir, "workflow", "events").splitlines()] == [
         "SUBMITTED", "FORWARDED"]
     assert [c["action"] for r in audit_records(settings, "workflow") for c in r["changes"]] == ["submit", "forward"]
+    # Each refusal of a known application and operator is recorded with its code, as a refused request is.
+    assert [(r["operator"], r["code"]) for r in audit_records(settings, "workflow") if r["outcome"] == "REFUSED"] == [
+        ("ga-lihua", "INVALID_TRANSITION"), ("scjg-sunwei", "FORBIDDEN"), ("ga-lihua", "CONFLICT"),
+        ("scjg-sunwei", "FORBIDDEN"), ("ga-lihua", "BAD_USER_INPUT")]
 
 
 def test_a_refusal_with_its_reason_is_recorded(data_dir: Path, settings: Settings, covered: WorkingCalendar) -> None:
