@@ -5,14 +5,13 @@ before it commits and before its result is shown, and a change is announced to e
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
 
-from gateway.cli_common import DataDir, _settings
+from gateway.cli_common import DataDir, _settings, run_administrative
 
 policy_app = typer.Typer(help="Policy versions (the Casbin model and lines, as data): import, check, activate, roll back.",
                          no_args_is_help=True)
@@ -21,18 +20,9 @@ Operator = Annotated[str, typer.Option("--operator", help="A real-name operator 
 
 
 def _run(data_dir: Path | None, as_application: str, operator: str, operation: str, step: Any) -> Any:
-    """Run `step` as one audited policy operation named `operation` (gateway/admin.py `policy_step`)."""
-    from audit import AuditUnavailable
     from gateway import admin
 
-    try:
-        return asyncio.run(admin.policy_step(_settings(data_dir), as_application, operator, operation, step))
-    except admin.WorkflowRefused as exc:
-        print(f"refused: {exc}", file=sys.stderr)
-        raise typer.Exit(code=1) from None
-    except AuditUnavailable:
-        print("failed: the audit record could not be written, so nothing was changed or shown", file=sys.stderr)
-        raise typer.Exit(code=1) from None
+    return run_administrative(admin.policy_step(_settings(data_dir), as_application, operator, operation, step))
 
 
 def _read(path: Path | None, what: str) -> str:

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from gateway.cli_common import DataDir, _settings
+from gateway.cli_common import DataDir, _settings, run_administrative
 from gateway.cli_webhooks import webhook_commands
 
 workflow_app = typer.Typer(help="Share applications (共享申请): apply, check, approve, and the grants they make.",
@@ -31,22 +31,12 @@ Version = Annotated[Optional[int], typer.Option("--version", help="The version y
 
 
 def _step(data_dir: Path | None, as_application: str, operator: str, step: Any) -> Any:
-    from audit import AuditUnavailable
     from gateway import admin
 
-    try:
-        return asyncio.run(admin.workflow_step(_settings(data_dir), as_application, operator, step))
-    except admin.WorkflowRefused as exc:
-        print(f"refused: {exc}", file=sys.stderr)
-        raise typer.Exit(code=1) from None
-    except AuditUnavailable:
-        print("failed: the audit record could not be written, so nothing was changed", file=sys.stderr)
-        raise typer.Exit(code=1) from None
+    return run_administrative(admin.workflow_step(_settings(data_dir), as_application, operator, step))
 
 
 def _show(application: Any) -> None:
-    from workflow.model import allowed_actions
-
     r = application.request
     print(f"{application.id}  {application.state.value}  ({application.kind.value}, version {application.version})")
     print(f"  {application.application or application.department} → {application.provider}  {r.resource}  "
@@ -63,7 +53,7 @@ def _show(application: Any) -> None:
         print(f"  consolidated into: {application.parent}")
     if application.children:
         print(f"  consolidates: {', '.join(application.children)}")
-    print(f"  next: {', '.join(a.value for a in allowed_actions(application.state)) or '(closed)'}")
+    print(f"  next: {', '.join(a.value for a in application.allowed_actions()) or '(closed)'}")
 
 
 def _materials(given: list[str] | None) -> tuple[Any, ...]:

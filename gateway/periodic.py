@@ -22,12 +22,23 @@ class Periodic:
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name=self.name)
 
-    async def close(self) -> None:
+    @property
+    def stopping(self) -> bool:
+        """Set once `close` is called: a long turn may check it to stop between its steps."""
+        return self._stopping.is_set()
+
+    async def close(self, grace: float = 0.0) -> None:
+        """Stop. A turn in flight may finish within `grace` seconds (so it can store what it did);
+        after that it is cancelled."""
         self._stopping.set()
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        if task is None:
+            return
+        if grace > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(task), grace)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
 
     async def _run(self) -> None:
         while not self._stopping.is_set():

@@ -26,7 +26,6 @@ such as a government extranet); it names a registered, active operator, and is a
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import hmac
 import ipaddress
@@ -50,6 +49,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from audit import AuditRecord, AuditStore
 from audit.query import WEBHOOK_LABEL, AuditReader, Batch, Scope
 from gateway import admin
+from gateway.periodic import Periodic
 from gateway.settings import Settings
 from store import repository
 from store import tables as t
@@ -170,34 +170,17 @@ class Pusher:
         self.owner = (owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}")[:64]
         self.client = httpx.AsyncClient(timeout=self.config.timeout, follow_redirects=False, transport=transport,
                                         headers={"User-Agent": f"gov-data-gateway {name} push"})
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = asyncio.Event()
+        self._timer = Periodic(f"{name}-pusher", self.config.interval, self.run_once)
 
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run(), name=f"{self.name}-pusher")
+        self._timer.start()
 
     async def close(self) -> None:
         """Stop after the post in flight, if any, has been answered and its cursor stored, so a
         clean shutdown sends nothing twice; a receiver slower than that is cut off (and the batch
         is posted again after the restart)."""
-        self._stopping.set()
-        task, self._task = self._task, None
-        if task is not None:
-            try:
-                await asyncio.wait_for(asyncio.shield(task), self.config.timeout + 5)
-            except TimeoutError:
-                task.cancel()
-                await asyncio.gather(task, return_exceptions=True)
+        await self._timer.close(grace=self.config.timeout + 5)
         await self.client.aclose()
-
-    async def _run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                await self.run_once()
-            except Exception as exc:  # a store that cannot answer now may answer at the next turn
-                log.warning("%s push turn failed: %s", self.name, type(exc).__name__)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), self.config.interval)
 
     async def run_once(self) -> dict[str, int]:
         """One turn over every department with a webhook; the records delivered, by department."""
@@ -220,7 +203,7 @@ class Pusher:
         delivered, acked = 0, webhook.acked_seq
         try:
             for _ in range(MAX_BATCHES):
-                if self._stopping.is_set():
+                if self._timer.stopping:
                     break
                 batch = await self.feed.batch(department, acked, self.config.batch)
                 if batch.through <= acked:

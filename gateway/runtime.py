@@ -25,7 +25,6 @@ from gateway.settings import Settings
 from gateway.sqlite import CONNECT_ARGS, use_pragmas
 from masking import KeyRing
 from policies.planner import Planner
-from policies.rules import PolicySet
 from resolvers.datasource import LibrarySource, library_sources
 from resolvers.pagination import CursorCodec
 from schema.audit_api import AuditAccess
@@ -35,7 +34,7 @@ from schema.policy_api import PolicyAccess
 from schema.workflow_api import WorkflowAccess
 from store import repository
 from store.policy import build_policy
-from store.repository import PolicySnapshot, Principals
+from store.repository import Principals
 from workflow.service import Deadlines, now
 from workflow.unit import WorkflowUnit
 
@@ -103,10 +102,6 @@ async def open_audit(settings: Settings) -> AuditStore:
     return audit
 
 
-def policy_from_snapshot(catalog: Catalog, snapshot: PolicySnapshot) -> PolicySet:
-    return build_policy(catalog, snapshot.principals, snapshot.grants, snapshot.mask_overrides, snapshot.version)
-
-
 @dataclass
 class Runtime:
     settings: Settings
@@ -144,7 +139,7 @@ class Runtime:
         snapshot = await repository.load_policy_snapshot(store_engine)  # one revision's principals, grants, rules
         principals = snapshot.principals
         keys = load_keys(settings)
-        planner = Planner(policy_from_snapshot(catalog, snapshot), keys=keys)
+        planner = Planner(build_policy(catalog, snapshot), keys=keys)
         runtime: Runtime
         schema = build_schema(catalog, AuditAccess(AuditReader(audit.engine, catalog), store_engine),
                               WorkflowAccess(store_engine, catalog, lambda: runtime.clock()), PolicyAccess(catalog, keys))
@@ -185,7 +180,7 @@ class Runtime:
                 revision = await repository.policy_revision(self.store_engine)
                 if revision != self.policy_revision:
                     snapshot = await repository.load_policy_snapshot(self.store_engine)
-                    policy = policy_from_snapshot(self.catalog, snapshot)
+                    policy = build_policy(self.catalog, snapshot)
                     self.planner.replace(policy)
                     log.info("policy revision %d in force (was %d): policy version %s", snapshot.revision,
                              self.policy_revision, policy.version)

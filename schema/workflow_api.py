@@ -28,7 +28,7 @@ from store import workflow as rows
 from store.repository import load_application
 from store.workflow import ApplicationFilter
 from workflow import model
-from workflow.model import Approval, Material, Request, allowed_actions
+from workflow.model import Approval, Material, Request
 from workflow.normative import normative_findings
 from workflow.service import CST, Actor, Workflow, visible_departments
 
@@ -191,8 +191,7 @@ def _node(a: model.ShareApplication, access: WorkflowAccess, purposes: Any) -> S
             mask_fields=list(decision.get("maskFields", [])), note=str(decision.get("note", "")),
             grants=list(decision.get("grants", []))) if decision else None,
         grant=a.grant_id, renews=a.renews, consolidated_into=a.parent, consolidates=list(a.children),
-        allowed_actions=[action.value for action in allowed_actions(a.state)
-                         if not (a.kind is model.Kind.CONSOLIDATED and action is model.Action.WITHDRAW)],
+        allowed_actions=[action.value for action in a.allowed_actions()],
     )
 
 

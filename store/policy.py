@@ -2,27 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from policies.grants import Grant
-from policies.mask_rules import MaskOverride
 from policies.rules import PolicySet
 from policies.versions import Draft, parse_lines
 from schema.catalog import Catalog
 from store import tables as t
-from store.repository import (
-    Bind,
-    Principals,
-    bump_policy_revision,
-    load_grants,
-    load_mask_overrides,
-    load_principals,
-    reading,
-)
+from store.repository import Bind, PolicySnapshot, bump_policy_revision, read_policy_snapshot, reading
 
 V = t.policy_versions
 
@@ -111,20 +101,18 @@ ACTIVE = object()  # load_policy_set: the version in force
 async def load_policy_set(bind: Bind, catalog: Catalog, stored: StoredVersion | None | object = ACTIVE) -> PolicySet:
     """The whole policy as the store holds it (inside a transaction: as it will be once committed),
     with the version in force or with `stored` (a candidate, for a dry run or policy tests)."""
-    async with reading(bind) as conn:
-        principals = await load_principals(conn)
-        grants = await load_grants(conn)
-        overrides = await load_mask_overrides(conn)
-        version = await active_version(conn) if stored is ACTIVE else stored
-    return build_policy(catalog, principals, grants, overrides, version)  # type: ignore[arg-type]
+    snapshot = await read_policy_snapshot(bind)
+    if stored is not ACTIVE:
+        snapshot = replace(snapshot, version=stored)
+    return build_policy(catalog, snapshot)
 
 
-def build_policy(catalog: Catalog, principals: Principals, grants: list[Grant], overrides: list[MaskOverride],
-                 version: StoredVersion | None) -> PolicySet:
+def build_policy(catalog: Catalog, snapshot: PolicySnapshot) -> PolicySet:
     """The policy of one store snapshot: the version's model and lines (the shipped model when
     no version was ever activated), the catalog's and the grants' lines, the mask rules."""
+    departments, version = snapshot.principals.application_departments(), snapshot.version
     if version is None:
-        return PolicySet.build(catalog, grants, principals.application_departments(), mask_overrides=overrides)
-    return PolicySet.build(catalog, grants, principals.application_departments(), model_text=version.draft.model,
-                           mask_overrides=overrides, admin_lines=parse_lines(version.draft.lines),
+        return PolicySet.build(catalog, snapshot.grants, departments, mask_overrides=snapshot.mask_overrides)
+    return PolicySet.build(catalog, snapshot.grants, departments, model_text=version.draft.model,
+                           mask_overrides=snapshot.mask_overrides, admin_lines=parse_lines(version.draft.lines),
                            stored_version=version.id)

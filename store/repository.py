@@ -238,22 +238,26 @@ async def load_policy_snapshot(engine: AsyncEngine, attempts: int = SNAPSHOT_ATT
     before and after the rest shows whether a write committed in between: if it did, read
     again. On PostgreSQL the reads also share one REPEATABLE READ transaction (one MVCC
     snapshot), so the revision cannot move under them at all."""
-    from store.policy import active_version  # store.policy builds on this module
-
     for _ in range(attempts):
         async with engine.connect() as conn:
             if conn.dialect.name == "postgresql":
                 await conn.execution_options(isolation_level="REPEATABLE READ")
             async with conn.begin():
-                before = await policy_revision(conn)
-                principals = await load_principals(conn)
-                grants = await load_grants(conn)
-                overrides = await load_mask_overrides(conn)
-                version = await active_version(conn)
+                snapshot = await read_policy_snapshot(conn)
                 after = await policy_revision(conn)
-        if before == after:
-            return PolicySnapshot(after, principals, grants, overrides, version)
+        if snapshot.revision == after:
+            return snapshot
     raise PolicyChurn(f"the policy revision moved during each of {attempts} reads")
+
+
+async def read_policy_snapshot(bind: Bind) -> PolicySnapshot:
+    """Every source of the policy, read once on `bind` (inside a transaction: as it will be once
+    committed); `load_policy_snapshot` makes sure they belong to one revision."""
+    from store.policy import active_version  # store.policy builds on this module
+
+    async with reading(bind) as conn:
+        return PolicySnapshot(await policy_revision(conn), await load_principals(conn), await load_grants(conn),
+                              await load_mask_overrides(conn), await active_version(conn))
 
 
 async def load_application(bind: Bind, application_id: str) -> Application | None:

@@ -175,6 +175,11 @@ class ShareApplication:
             return "REPLY"
         return None
 
+    def allowed_actions(self) -> list[Action]:
+        """What may be asked of it now: its state's transitions, less withdrawal of a consolidated
+        application (the platform's, on behalf of departments that withdraw their own)."""
+        return [a for a in allowed_actions(self.state) if not (self.kind is Kind.CONSOLIDATED and a is Action.WITHDRAW)]
+
     def due(self) -> date | None:
         if self.state is State.SUBMITTED:
             return self.check_due

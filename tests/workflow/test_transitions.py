@@ -231,6 +231,7 @@ async def test_consolidated_application_fans_the_grant_out(gateway: Gateway) -> 
     fg = await submitted(gateway, "fg-credit", fields=["Person.maritalStatus", "Person.mobile"])
     parent = await mutate(gateway, PLATFORM, CONSOLIDATE, ids=[scjg["id"], fg["id"]])
     assert parent["kind"] == "CONSOLIDATED" and parent["state"] == "FORWARDED"
+    assert parent["allowedActions"] == ["approve", "refuse"]  # the platform's own: no department withdraws it
     assert sorted(parent["consolidates"]) == sorted([scjg["id"], fg["id"]])
     assert parent["fields"] == ["Person.maritalStatus", "Person.mobile"]
     approved = await mutate(gateway, PROVIDER, APPROVE, id=parent["id"])
