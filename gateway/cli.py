@@ -28,6 +28,8 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(workflow_app, name="workflow")
 app.add_typer(calendar_app, name="calendar")
 app.add_typer(policy_app, name="policy")
+queries_app = typer.Typer(help="Persisted queries: the allow-list of GATEWAY_PERSISTED_QUERIES.", no_args_is_help=True)
+app.add_typer(queries_app, name="queries")
 
 class ExportFormat(str, Enum):
     NDJSON = "ndjson"
@@ -133,6 +135,24 @@ def _serve(settings: Settings) -> None:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+
+
+@queries_app.command("manifest")
+def queries_manifest(
+    files: Annotated[list[Path], typer.Argument(help="Query documents (.graphql), one operation text each.")],
+    out: Annotated[Optional[Path], typer.Option("--out", help="Write here instead of standard output.")] = None,
+) -> None:
+    """Write the allow-list {sha256 of the text: text} of these documents (docs/security.md)."""
+    import json
+
+    from gateway.persisted import manifest
+
+    text = json.dumps(manifest([f.read_text(encoding="utf-8") for f in files]), ensure_ascii=False, indent=2)
+    if out is None:
+        typer.echo(text)
+    else:
+        out.write_text(text + "\n", encoding="utf-8")
+        typer.echo(f"{len(files)} queries written to {out}", err=True)
 
 
 @schema_app.command("print")

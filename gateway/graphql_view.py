@@ -1,10 +1,11 @@
 """POST /graphql (and GET with a query: queries only): one request, start to finish.
 
-    body → token → document (parsed, validated, cached) → operator → purpose
+    body → token → document (parsed, validated, measured, cached) → limits → operator → purpose
          → plan (once, before any fetch) → execute → masked paths → audit (committed) → answer
 
 Every request, served or refused, leaves exactly one audit record. If that record cannot be
-committed, no data leaves (AUDIT_UNAVAILABLE).
+committed, no data leaves (AUDIT_UNAVAILABLE). A batch (a JSON array body) is a list of such
+requests: each operation is limited, decided and audited on its own.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from gateway.errors import ErrorCode, GatewayError, RequestRefused
 from gateway.identity import Requirement, authenticate, identify
 from gateway.limits import LimitExceeded
 from gateway.metrics import Metrics
+from gateway.query_limits import OperationShape, longest_string, too_complex
 from gateway.runtime import Runtime
 from policies.planner import Access, Planner
 from resolvers.context import RequestContext
@@ -39,6 +41,7 @@ from schema.workflow_api import ROOT_FIELDS as WORKFLOW_ROOTS
 from workflow.unit import WorkflowUnit
 
 log = logging.getLogger(__name__)
+Payload = dict[str, Any] | RequestRefused  # one operation of a request, or why it cannot be read
 INTROSPECTION_ROOTS = {"__schema", "__type", "__typename"}
 AUDIT_ROOTS = {"auditRecords"}  # reading the audit trail: audited as operation `audit`
 OPERATOR_ROOTS = {"catalog", *AUDIT_ROOTS, *WORKFLOW_ROOTS, *POLICY_ROOTS}
@@ -50,15 +53,27 @@ class GraphQLView:
         self.metrics = metrics
 
     async def __call__(self, request: Request) -> Response:
-        if request.method == "GET" and "query" not in request.query_params:
+        if request.method == "GET" and not {"query", "extensions", "documentId"} & set(request.query_params):
             return self._ide()
+        try:
+            payloads, batched = await self._read(request)
+        except RequestRefused as refused:  # still one audited answer, refused
+            payloads, batched = [refused], False
+        answers = [await self._answer_one(request, payload) for payload in payloads]
+        if batched:  # each operation decided, limited and audited on its own; the batch itself is 200
+            return JSONResponse([body for _, body, _ in answers])
+        status, body, headers = answers[0]
+        return JSONResponse(body, status_code=status, headers=headers)
+
+    async def _answer_one(self, request: Request, payload: Payload) -> tuple[int, dict[str, Any], dict[str, str]]:
         unit = self.runtime.workflow_unit()  # a mutation's changes: committed only once audited
         try:
-            return await self._answer(request, unit)
+            return await self._answer(request, payload, unit)
         finally:
             await unit.rollback()  # whatever was not committed: a failure, a refusal, a cancelled request
 
-    async def _answer(self, request: Request, unit: WorkflowUnit) -> Response:
+    async def _answer(self, request: Request, payload: Payload,
+                      unit: WorkflowUnit) -> tuple[int, dict[str, Any], dict[str, str]]:
         started = time.perf_counter()
         record = AuditRecord(
             request_id=uuid.uuid4().hex, at=datetime.now(UTC).isoformat(), operation="query", outcome="REFUSED",
@@ -67,7 +82,7 @@ class GraphQLView:
         headers: dict[str, str] = {}
         served = False
         try:
-            status, body = await self._serve(request, record, unit)
+            status, body = await self._serve(request, payload, record, unit)
             served = True
         except RequestRefused as refused:
             record.outcome, record.code = "REFUSED", refused.code.value
@@ -97,7 +112,7 @@ class GraphQLView:
         extensions["requestId"] = record.request_id
         self.metrics.requests.labels(record.operation, record.outcome, record.code or "").inc()
         self.metrics.latency.labels(record.operation).observe(time.perf_counter() - started)
-        return JSONResponse(body, status_code=status, headers=headers)
+        return status, body, headers
 
     async def _commit(self, unit: WorkflowUnit, record: AuditRecord, status: int,
                       body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
@@ -117,26 +132,36 @@ class GraphQLView:
             await self.runtime.announce_policy()  # the other workers reload at once (gateway/fanout.py)
         return status, body
 
-    async def _serve(self, request: Request, record: AuditRecord, unit: WorkflowUnit) -> tuple[int, dict[str, Any]]:
+    async def _serve(self, request: Request, payload: Payload, record: AuditRecord,
+                     unit: WorkflowUnit) -> tuple[int, dict[str, Any]]:
         runtime = self.runtime
-        query, variables, operation_name = await self._read(request)
+        query, variables, operation_name = self._operation(payload)
         headers = request.headers
         await runtime.refresh_policy()  # principals and grants of the newest policy revision
+        runtime.require_current_policy()  # fail closed once the last good policy is too old
         # One revision for the whole request: the principals and the policy as they are now, taken
         # together (a reload swaps both without awaiting in between), whatever reloads meanwhile.
         principals, planner = runtime.principals, runtime.planner.pinned()
         application = authenticate(headers, principals)
         record.application, record.department = application.id, application.department
         record.operator = _claimed_operator(headers.get("x-operator"), runtime)  # who tried, even if refused
-        document = runtime.documents.get(query)
+        parsed = runtime.documents.get(query)
+        document = parsed.node
         operation = get_operation_ast(document, operation_name)
         if operation is None:
             raise RequestRefused(ErrorCode.BAD_USER_INPUT, "Name the operation to run (operationName).")
         if request.method == "GET" and operation.operation is not OperationType.QUERY:
             raise RequestRefused(ErrorCode.BAD_USER_INPUT, "GET runs queries only; send mutations with POST.")
+        shape = parsed.shapes[operation.name.value if operation.name else None]
+        if shape.introspects and not runtime.settings.introspection:
+            raise RequestRefused(ErrorCode.INTROSPECTION_DISABLED, "Introspection is switched off on this gateway; "
+                                 "ask the platform for the schema (gateway schema print).")
+        cost = self._within_limits(shape, variables)
         selection = Selection(runtime.graphql_schema, document, operation, variables)
         roots = selection.root_fields()
         requirement = _requirement(roots)
+        if requirement is Requirement.PURPOSE:
+            self._bound_strings(shape, variables)
         record.operation = _operation_name(roots)
         caller = identify(headers, principals, requirement)
         record.department = caller.application.department
@@ -147,6 +172,7 @@ class GraphQLView:
         plan = None
         if caller.purpose is not None:
             self._refuse_oracles(selection, planner, caller.application.id, caller.purpose, record)
+        await runtime.limiter.take(caller.application.id, "cost", cost)
         for kind, subjects in selection.subject_counts(runtime.catalog).items():
             if subjects:  # before any library is touched; a refused take consumes nothing
                 await runtime.limiter.take(caller.application.id, kind, subjects)  # type: ignore[arg-type]
@@ -244,11 +270,30 @@ class GraphQLView:
             if refusal:
                 raise RequestRefused(ErrorCode.FILTER_NOT_ALLOWED, refusal)
 
-    async def _read(self, request: Request) -> tuple[str, dict[str, Any] | None, str | None]:
+    def _within_limits(self, shape: OperationShape, variables: dict[str, Any] | None) -> int:
+        """The operation's cost with these variables, refused when over the limit."""
+        limit = self.runtime.settings.query_limits.cost
+        cost = shape.cost(variables)
+        if cost > limit:
+            raise too_complex(f"The operation may return {cost} values (lists counted by their `first` or batch "
+                              f"length); at most {limit} are allowed. Ask for smaller pages.")
+        return cost
+
+    def _bound_strings(self, shape: OperationShape, variables: dict[str, Any] | None) -> None:
+        limit = self.runtime.settings.query_limits.string_chars
+        if max(shape.longest_string, longest_string(variables)) > limit:
+            raise RequestRefused(ErrorCode.BAD_USER_INPUT, f"A string argument is longer than {limit} characters.")
+
+    async def _read(self, request: Request) -> tuple[list[Payload], bool]:
+        """The operations a request carries, and whether it is a batch (a JSON array body)."""
         if request.method == "GET":
             params = request.query_params
-            variables = _json_object(params.get("variables"), "variables") if params.get("variables") else None
-            return params["query"], variables, params.get("operationName")
+            payload: dict[str, Any] = {name: params[name] for name in ("query", "operationName", "documentId")
+                                       if name in params}
+            for name in ("variables", "extensions"):
+                if params.get(name):
+                    payload[name] = _json_object(params[name], name)
+            return [payload], False
         limit = self.runtime.settings.max_body_bytes
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
@@ -258,13 +303,32 @@ class GraphQLView:
             raw.extend(chunk)
             if len(raw) > limit:
                 raise RequestRefused(ErrorCode.BAD_USER_INPUT, f"The request body is larger than {limit} bytes.")
-        payload = _json_object(raw.decode("utf-8", errors="replace"), "body")
+        body = _json(raw.decode("utf-8", errors="replace"), "body")
+        if not isinstance(body, list):
+            return [_object(body, "body")], False
+        most = self.runtime.settings.max_batch
+        if not 1 <= len(body) <= most:
+            raise RequestRefused(ErrorCode.QUERY_TOO_COMPLEX if body else ErrorCode.BAD_USER_INPUT,
+                                 f"A batch holds 1 to {most} operations; this one holds {len(body)}.")
+        return [_object(item, "batch item") if isinstance(item, dict) else
+                RequestRefused(ErrorCode.BAD_USER_INPUT, "Each batch item must be a JSON object.") for item in body], True
+
+    def _operation(self, payload: Payload) -> tuple[str, dict[str, Any] | None, str | None]:
+        """The query text, variables and operation name of one payload (the registered text in
+        persisted-query mode)."""
+        if isinstance(payload, RequestRefused):
+            raise payload
         query = payload.get("query")
+        if query is not None and not isinstance(query, str):
+            raise RequestRefused(ErrorCode.BAD_USER_INPUT, "`query` must be a string.")
+        if self.runtime.persisted is not None:
+            query = self.runtime.persisted.resolve(query, payload)
         if not isinstance(query, str) or not query.strip():
             raise RequestRefused(ErrorCode.BAD_USER_INPUT, "The body needs a `query` string.")
         variables = payload.get("variables")
         if variables is not None and not isinstance(variables, dict):
             raise RequestRefused(ErrorCode.BAD_USER_INPUT, "`variables` must be a JSON object.")
+        longest_string(variables)  # refuses variables nested beyond any input type here
         name = payload.get("operationName")
         return query, variables, name if isinstance(name, str) else None
 
@@ -334,14 +398,21 @@ def _operation_name(roots: set[str]) -> str:
     return "unmask" if data_roots == {"unmask"} else "query"
 
 
-def _json_object(text: str | None, what: str) -> dict[str, Any]:
+def _json(text: str, what: str) -> Any:
     try:
-        value = json.loads(text or "")
-    except ValueError:
+        return json.loads(text)
+    except (ValueError, RecursionError):  # RecursionError: JSON nested thousands deep
         raise RequestRefused(ErrorCode.BAD_USER_INPUT, f"The {what} is not valid JSON.") from None
+
+
+def _object(value: Any, what: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise RequestRefused(ErrorCode.BAD_USER_INPUT, f"The {what} must be a JSON object.")
     return value
+
+
+def _json_object(text: str, what: str) -> dict[str, Any]:
+    return _object(_json(text, what), what)
 
 
 def _internal(request_id: str) -> dict[str, Any]:

@@ -39,7 +39,7 @@ def readyz(runtime: Runtime) -> Any:
                                   "audit:checkpoints": await _ping(runtime.audit.checkpoint_ping)}
         for code, source in runtime.sources.items():
             checks[f"library:{code}"] = await _ping(source.ping)
-        checks["policy"] = "ok" if runtime.policy_error is None else f"stale ({runtime.policy_error})"
+        checks["policy"] = _policy(runtime)
         checks["limits"] = await _ping(_limits_ping(runtime))
         ready = all(v == "ok" for v in checks.values())
         body = {"status": "ready" if ready else "not ready", "checks": checks,
@@ -49,6 +49,15 @@ def readyz(runtime: Runtime) -> Any:
         return JSONResponse(body, status_code=200 if ready else 503)
 
     return endpoint
+
+
+def _policy(runtime: Runtime) -> str:
+    """ok; stale while the last good policy serves; unavailable once past the staleness limit."""
+    if runtime.policy_error is None:
+        return "ok"
+    stale, limit = runtime.policy_stale_seconds, runtime.settings.policy_staleness_seconds
+    state = "unavailable" if stale > limit else "stale"
+    return f"{state} ({runtime.policy_error}; unconfirmed for {stale:.0f} s, limit {limit:g} s)"
 
 
 def _limits_ping(runtime: Runtime) -> Any:

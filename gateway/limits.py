@@ -2,7 +2,8 @@
 
 A data check (数据核验) answers yes/no about subjects, and a key lookup returns one entity per
 key; either can be turned into a census by an application that tries every key. Each is counted
-in units (subjects checked, entities looked up), per application and per kind, against two limits:
+in units (subjects checked, entities looked up, and for every query its cost: the values it may
+return, gateway/query_limits.py), per application and per kind, against two limits:
 
 - a token bucket: `rate` units per second, at most `burst` at once;
 - a daily quota: `daily_quota` units per calendar day in China Standard Time (UTC+8), so it
@@ -57,7 +58,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-Kind = Literal["check", "lookup"]
+Kind = Literal["check", "lookup", "cost"]
 KINDS: tuple[Kind, ...] = get_args(Kind)
 CST = timezone(timedelta(hours=8), "CST")  # China keeps no daylight saving time: a fixed offset is exact
 DAY_SECONDS = 86400
@@ -65,7 +66,8 @@ DAY_KEY_TTL_SECONDS = 2 * DAY_SECONDS
 STORE_UNAVAILABLE = "rate limits cannot be checked (limit store unavailable)"
 REDIS_TIMEOUT_SECONDS = 1.0  # a slow limit store must not hold every request; override with ?socket_timeout=
 _EPSILON = 1e-6  # float refill error must not refuse a take that is exactly due
-_NOUNS: dict[str, str] = {"check": "subject checks (数据核验)", "lookup": "key lookups"}
+_NOUNS: dict[str, str] = {"check": "subject checks (数据核验)", "lookup": "key lookups",
+                          "cost": "query cost (values a query may return; docs/security.md)"}
 
 Clock = Callable[[], float]
 
@@ -97,6 +99,7 @@ def limits_from_settings(settings: Settings) -> dict[Kind, Limit]:
     return {
         "check": Limit(settings.check_rate, settings.check_burst, settings.check_daily_quota),
         "lookup": Limit(settings.lookup_rate, settings.lookup_burst, settings.lookup_daily_quota),
+        "cost": Limit(settings.cost_rate, settings.cost_burst, settings.cost_daily_quota),
     }
 
 

@@ -19,8 +19,10 @@ from audit.query import AuditReader
 from audit.subjects import LABEL as SUBJECT_LABEL
 from gateway.alarms import CheckMonitor
 from gateway.documents import DocumentCache
+from gateway.errors import ErrorCode, RequestRefused
 from gateway.fanout import PolicyChannel
 from gateway.limits import InProcessLimiter, Limiter, make_limiter
+from gateway.persisted import PersistedQueries
 from gateway.settings import Settings
 from gateway.sqlite import CONNECT_ARGS, use_pragmas
 from masking import KeyRing
@@ -114,9 +116,11 @@ class Runtime:
     schema: strawberry.Schema
     sources: dict[str, LibrarySource]
     documents: DocumentCache
+    persisted: PersistedQueries | None = None  # the allow-list, when the gateway runs registered queries only
     policy_revision: int = 0
     policy_checked_at: float = field(default_factory=time.monotonic)
     policy_error: str | None = None
+    policy_confirmed_at: float = field(default_factory=time.monotonic)  # the store last answered a refresh
     department_names: dict[str, str] = field(default_factory=dict)
     keys: KeyRing | None = None
     cursors: CursorCodec = field(default_factory=lambda: CursorCodec(KeyRing.generate().derive("cursor")))
@@ -146,7 +150,9 @@ class Runtime:
         runtime = cls(
             settings=settings, store_engine=store_engine, audit=audit, library_engines=library_engines,
             catalog=catalog, principals=principals, planner=planner, schema=schema,
-            sources=library_sources(catalog, library_engines), documents=DocumentCache(schema._schema),
+            sources=library_sources(catalog, library_engines),
+            documents=DocumentCache(schema._schema, settings.query_limits, suggestions=settings.introspection),
+            persisted=PersistedQueries.load(settings.persisted_queries) if settings.persisted_queries else None,
             policy_revision=snapshot.revision, keys=keys, cursors=CursorCodec(keys.derive("cursor")),
             subject_key=keys.derive(SUBJECT_LABEL), limiter=make_limiter(settings),
         )
@@ -186,10 +192,25 @@ class Runtime:
                              self.policy_revision, policy.version)
                     self.principals, self.policy_revision = snapshot.principals, snapshot.revision
                     self.department_names = snapshot.principals.department_names
-                self.policy_error = None
+                self.policy_error, self.policy_confirmed_at = None, time.monotonic()
             except Exception as exc:  # keep serving the last good version; readiness says why
                 self.policy_error = type(exc).__name__
                 log.warning("policy refresh failed: %s", type(exc).__name__)
+
+    @property
+    def policy_stale_seconds(self) -> float:
+        """How long the policy in force has gone unconfirmed by the store (0 while it answers)."""
+        return 0.0 if self.policy_error is None else time.monotonic() - self.policy_confirmed_at
+
+    def require_current_policy(self) -> None:
+        """Fail closed once the last good policy is older than the staleness limit: grants revoked
+        meanwhile must not go on serving for ever (GATEWAY_POLICY_STALENESS_SECONDS)."""
+        stale = self.policy_stale_seconds
+        if stale > self.settings.policy_staleness_seconds:
+            raise RequestRefused(
+                ErrorCode.POLICY_UNAVAILABLE,
+                f"The platform store has not confirmed the policy for {stale:.0f} s (limit "
+                f"{self.settings.policy_staleness_seconds:g} s), so no request is served until it answers.")
 
     async def announce_policy(self) -> None:
         """After this worker committed a policy change: tell the other workers (gateway/fanout.py)."""

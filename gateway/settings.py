@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gateway.query_limits import QueryLimits
+
 LIBRARY_CODES = ("population", "legal_entity", "license", "credit", "social_security")
 
 SETTINGS: dict[str, str] = {
@@ -58,6 +60,28 @@ SETTINGS: dict[str, str] = {
     "GATEWAY_AUDIT_PUSH_BATCH": "Audit records one webhook post carries at most (default 200).",
     "GATEWAY_AUDIT_PUSH_MAX_BACKOFF_SECONDS": "Longest wait before retrying a webhook that failed: the wait doubles "
     "from GATEWAY_AUDIT_PUSH_SECONDS with each failure up to this (default 300).",
+    "GATEWAY_MAX_DEPTH": "Deepest nesting of fields in one operation, fragments included (default 20).",
+    "GATEWAY_MAX_ALIASES": "Aliased fields in one operation (default 30).",
+    "GATEWAY_MAX_ROOT_FIELDS": "Root fields in one operation, aliases counted (default 20).",
+    "GATEWAY_MAX_FIELDS": "Fields in one operation with every fragment spread expanded (default 2000).",
+    "GATEWAY_MAX_QUERY_COST": "Cost of one operation: each field costs 1 per item of every list around it, a list "
+    "counting its `first`, its batch length, or 10 (default 5000; docs/security.md).",
+    "GATEWAY_MAX_STRING_CHARS": "Longest string argument of a data request, in characters (default 1000).",
+    "GATEWAY_MAX_BATCH": "Operations in one batched request (a JSON array body); each is decided and audited on its "
+    "own (default 10).",
+    "GATEWAY_COST_RATE": "Query cost units one application may spend per second, as a token bucket (default 5000; "
+    "0 = no budget).",
+    "GATEWAY_COST_BURST": "Query cost units one application may spend at once: the bucket's capacity (default 50000; "
+    "at least GATEWAY_MAX_QUERY_COST).",
+    "GATEWAY_COST_DAILY_QUOTA": "Query cost units one application may spend per calendar day, China Standard Time "
+    "(default 0 = no quota).",
+    "GATEWAY_INTROSPECTION": "Answer introspection (__schema, __type) to authenticated callers: true or false "
+    "(default true; false also drops 'Did you mean' suggestions from errors).",
+    "GATEWAY_PERSISTED_QUERIES": "A JSON allow-list of the only operations the gateway runs (persisted queries: "
+    "{\"<sha256 of the query text>\": \"<query text>\"}); default empty: any valid operation.",
+    "GATEWAY_POLICY_STALENESS_SECONDS": "How long a worker keeps serving its last good policy while the platform "
+    "store does not answer; after that it refuses every request (POLICY_UNAVAILABLE) until the store answers "
+    "(default 300).",
     "GATEWAY_WORKFLOW_CHECK_DAYS": "Working days the platform has for the normative check of a share application "
     "(default 3: 南昌 第十四条).",
     "GATEWAY_WORKFLOW_REPLY_DAYS": "Working days a provider has to answer a forwarded application (default 5: 朔州 "
@@ -133,6 +157,28 @@ def _audit(env: Mapping[str, str], directory: Path) -> dict[str, object]:
                                             _sqlite(directory, "audit_checkpoints.sqlite"))}
 
 
+def _hardening(env: Mapping[str, str]) -> dict[str, object]:
+    """Limits on hostile clients (docs/security.md), validated together."""
+    limits = QueryLimits(**{name: int(env.get(f"GATEWAY_MAX_{variable}", str(getattr(QueryLimits, name))))
+                            for name, variable in (("depth", "DEPTH"), ("aliases", "ALIASES"),
+                                                   ("root_fields", "ROOT_FIELDS"), ("fields", "FIELDS"),
+                                                   ("cost", "QUERY_COST"), ("string_chars", "STRING_CHARS"))})
+    if min(vars(limits).values()) < 1:
+        raise SettingsError("the GATEWAY_MAX_* query limits must be at least 1")
+    cost_rate = float(env.get("GATEWAY_COST_RATE", "5000"))
+    cost_burst = int(env.get("GATEWAY_COST_BURST", "50000"))
+    if cost_rate and cost_burst < limits.cost:
+        raise SettingsError(f"GATEWAY_COST_BURST={cost_burst} is below GATEWAY_MAX_QUERY_COST={limits.cost}: the "
+                            "largest query allowed would always be refused")
+    persisted = env.get("GATEWAY_PERSISTED_QUERIES", "").strip()
+    return {"query_limits": limits, "cost_rate": cost_rate, "cost_burst": cost_burst,
+            "cost_daily_quota": int(env.get("GATEWAY_COST_DAILY_QUOTA", "0")),
+            "max_batch": max(1, int(env.get("GATEWAY_MAX_BATCH", "10"))),
+            "introspection": env.get("GATEWAY_INTROSPECTION", "true").lower() in ("1", "true", "yes"),
+            "persisted_queries": Path(persisted) if persisted else None,
+            "policy_staleness_seconds": float(env.get("GATEWAY_POLICY_STALENESS_SECONDS", "300"))}
+
+
 def _workflow(env: Mapping[str, str]) -> dict[str, object]:
     days = {name: int(env.get(f"GATEWAY_WORKFLOW_{name.upper()}", default))
             for name, default in (("check_days", "3"), ("reply_days", "5"), ("expiry_notice_days", "7"))}
@@ -176,6 +222,14 @@ class Settings:
     workflow_reply_days: int = 5
     workflow_expiry_notice_days: int = 7
     workflow_sweep_seconds: float = 60.0
+    query_limits: QueryLimits = field(default_factory=QueryLimits)
+    cost_rate: float = 5000.0
+    cost_burst: int = 50000
+    cost_daily_quota: int = 0
+    max_batch: int = 10
+    introspection: bool = True
+    persisted_queries: Path | None = None
+    policy_staleness_seconds: float = 300.0
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -210,6 +264,7 @@ class Settings:
             audit_push_max_backoff_seconds=float(env.get("GATEWAY_AUDIT_PUSH_MAX_BACKOFF_SECONDS", "300")),
             **_audit(env, directory),  # type: ignore[arg-type]
             **_workflow(env),  # type: ignore[arg-type]
+            **_hardening(env),  # type: ignore[arg-type]
         )
 
     @property

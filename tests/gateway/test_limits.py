@@ -273,7 +273,8 @@ def test_limits_cannot_be_negative_and_a_rate_needs_a_burst() -> None:
 
 def test_the_defaults_and_the_settings_that_change_them() -> None:
     defaults = limits_from_settings(Settings.from_env({}))
-    assert defaults == {"check": Limit(200, 2000, 200000), "lookup": Limit(200, 2000, 500000)}
+    assert defaults == {"check": Limit(200, 2000, 200000), "lookup": Limit(200, 2000, 500000),
+                        "cost": Limit(5000, 50000, 0)}
     configured = Settings.from_env(
         {
             "GATEWAY_CHECK_RATE": "0.5",
@@ -282,10 +283,14 @@ def test_the_defaults_and_the_settings_that_change_them() -> None:
             "GATEWAY_LOOKUP_RATE": "0",
             "GATEWAY_LOOKUP_BURST": "0",
             "GATEWAY_LOOKUP_DAILY_QUOTA": "7",
+            "GATEWAY_COST_RATE": "100",
+            "GATEWAY_COST_BURST": "6000",
+            "GATEWAY_COST_DAILY_QUOTA": "10",
             "GATEWAY_REDIS_URL": "redis://limits.example:6379/2",
         }
     )
-    assert limits_from_settings(configured) == {"check": Limit(0.5, 5, 0), "lookup": Limit(0, 0, 7)}
+    assert limits_from_settings(configured) == {"check": Limit(0.5, 5, 0), "lookup": Limit(0, 0, 7),
+                                                "cost": Limit(100, 6000, 10)}
     assert configured.redis_url == "redis://limits.example:6379/2"
 
 
