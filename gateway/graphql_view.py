@@ -156,11 +156,12 @@ class GraphQLView:
         if shape.introspects and not runtime.settings.introspection:
             raise RequestRefused(ErrorCode.INTROSPECTION_DISABLED, "Introspection is switched off on this gateway; "
                                  "ask the platform for the schema (gateway schema print).")
-        cost = self._within_limits(shape, variables)
         selection = Selection(runtime.graphql_schema, document, operation, variables)
         roots = selection.root_fields()
         requirement = _requirement(roots)
+        cost = 0  # administrative reads (audit, workflow, policy) have their own page bounds and roles
         if requirement is Requirement.PURPOSE:
+            cost = self._within_limits(shape, variables)
             self._bound_strings(shape, variables)
         record.operation = _operation_name(roots)
         caller = identify(headers, principals, requirement)
@@ -172,7 +173,8 @@ class GraphQLView:
         plan = None
         if caller.purpose is not None:
             self._refuse_oracles(selection, planner, caller.application.id, caller.purpose, record)
-        await runtime.limiter.take(caller.application.id, "cost", cost)
+        if cost:
+            await runtime.limiter.take(caller.application.id, "cost", cost)
         for kind, subjects in selection.subject_counts(runtime.catalog).items():
             if subjects:  # before any library is touched; a refused take consumes nothing
                 await runtime.limiter.take(caller.application.id, kind, subjects)  # type: ignore[arg-type]

@@ -65,6 +65,7 @@ DAY_SECONDS = 86400
 DAY_KEY_TTL_SECONDS = 2 * DAY_SECONDS
 STORE_UNAVAILABLE = "rate limits cannot be checked (limit store unavailable)"
 REDIS_TIMEOUT_SECONDS = 1.0  # a slow limit store must not hold every request; override with ?socket_timeout=
+LOCAL_WHEN_DOWN: tuple[Kind, ...] = ("cost",)  # kept per worker while the shared store is down
 _EPSILON = 1e-6  # float refill error must not refuse a take that is exactly due
 _NOUNS: dict[str, str] = {"check": "subject checks (数据核验)", "lookup": "key lookups",
                           "cost": "query cost (values a query may return; docs/security.md)"}
@@ -268,8 +269,10 @@ class RedisLimiter:
     Keys: `{prefix}:{kind}:{app}:bucket` (a hash, expiring once the bucket would be full again) and
     `{prefix}:{kind}:{app}:day:{YYYYMMDD}` (a counter, expiring after two days). Without `wall`,
     the bucket runs on the Redis server's clock and the day on this host's; with it (tests), both
-    run on `wall`. Any Redis error refuses the take (fail closed): limits that cannot be checked
-    are not waived.
+    run on `wall`. Any Redis error refuses a check or lookup take (fail closed): limits that guard
+    against enumeration are not waived. The query-cost budget guards capacity, not data: while
+    Redis is down each worker keeps it in its own memory instead, so an outage of the limit store
+    does not take every unconditional read down with it.
     """
 
     def __init__(self, url: str, limits: Mapping[Kind, Limit], *, prefix: str = "gw:limit", wall: Clock | None = None) -> None:
@@ -285,6 +288,7 @@ class RedisLimiter:
         }
         self._redis: Redis = Redis.from_url(url, **options)
         self._script = self._redis.register_script(_TAKE_SCRIPT)
+        self._local = InProcessLimiter({kind: self._limits[kind] for kind in LOCAL_WHEN_DOWN if kind in self._limits})
 
     def keys(self, application: str, kind: Kind, wall: float) -> tuple[str, str]:
         """The bucket key and the day counter key of one application and kind at `wall`."""
@@ -311,6 +315,10 @@ class RedisLimiter:
                 ],
             )
         except RedisError as exc:
+            if kind in LOCAL_WHEN_DOWN:
+                logger.warning("limit store unavailable, counting %s in this worker: %s", kind, type(exc).__name__)
+                await self._local.take(application, kind, amount)
+                return
             logger.warning("limit store unavailable, refusing the request: %s: %s", type(exc).__name__, exc)
             raise LimitExceeded(ErrorCode.RATE_LIMITED, STORE_UNAVAILABLE, 1) from exc
         if int(status) != 0:

@@ -289,3 +289,46 @@ async def test_policy_store_down_serves_the_last_good_policy_then_fails_closed(g
     [record, *_] = await runtime.audit.records(limit=5)
     assert record["outcome"] == "SERVED"
     assert any(r["code"] == "POLICY_UNAVAILABLE" for r in await runtime.audit.records(limit=5))
+
+
+# Error hygiene: a failure inside the gateway says only that it failed, and where to look
+
+LEAKY = "SELECT mobile FROM person_basic WHERE id_number = '%s' at /srv/gateway/resolvers/x.py line 3"
+
+
+async def test_a_failure_in_a_field_answers_only_the_request_id(gateway: Gateway, monkeypatch: pytest.MonkeyPatch,
+                                                                 caplog: pytest.LogCaptureFixture) -> None:
+    async def broken(*_args: Any, **_kwargs: Any) -> Any:
+        raise ValueError(LEAKY % gateway.sample_id)
+
+    monkeypatch.setattr(gateway.runtime.sources["credit"], "fetch", broken)
+    body = await gateway.query('{ person(idNumber: "%s") { name dishonestDebtor } }' % gateway.sample_id,
+                               expect_status=200)
+    assert body["data"] == {"person": None}  # an unexpected failure withholds the whole entity
+    [error] = body["errors"]
+    assert error["extensions"]["code"] == "INTERNAL_ERROR" and error["path"] == ["person"]
+    assert error["message"] == f"Internal error; quote request id {body['extensions']['requestId']} to the operator."
+    assert_no_internals(body, gateway.sample_id)
+    assert body["extensions"]["requestId"] in caplog.text and "ValueError" in caplog.text  # the operator's log has it
+
+
+async def test_a_failure_of_the_request_answers_500_with_only_the_request_id(gateway: Gateway,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*_args: Any, **_kwargs: Any) -> Any:
+        raise RuntimeError(LEAKY % gateway.sample_id)
+
+    monkeypatch.setattr(gateway.runtime.planner, "pinned", broken)
+    response = await gateway.client.post("/graphql", json={"query": NAME % gateway.sample_id},
+                                         headers=gateway.headers("mz-assistance", "SOCIAL_ASSISTANCE_REVIEW"))
+    assert response.status_code == 500
+    body = response.json()
+    assert codes(body) == {"INTERNAL_ERROR"} and "data" not in body
+    assert_no_internals(body, gateway.sample_id)
+    [record] = await gateway.runtime.audit.records(limit=1)
+    assert record["outcome"] == "FAILED" and record["code"] == "INTERNAL_ERROR"
+
+
+def assert_no_internals(body: dict[str, Any], value: str) -> None:
+    text = json.dumps(body, ensure_ascii=False)
+    for secret in ("Traceback", "SELECT", "person_basic", ".py", "/srv/", "ValueError", "RuntimeError", value):
+        assert secret not in text, secret

@@ -55,8 +55,8 @@ class FakeClock:
 
 
 def only(kind: Kind, rate: float = 0, burst: int = 0, quota: int = 0) -> dict[Kind, Limit]:
-    """Limits for `kind` as given; the other kind unlimited."""
-    limits: dict[Kind, Limit] = {"check": Limit(0, 0, 0), "lookup": Limit(0, 0, 0)}
+    """Limits for `kind` as given; the other kinds unlimited."""
+    limits: dict[Kind, Limit] = {"check": Limit(0, 0, 0), "lookup": Limit(0, 0, 0), "cost": Limit(0, 0, 0)}
     limits[kind] = Limit(rate, burst, quota)
     return limits
 
@@ -372,5 +372,18 @@ async def test_an_unreachable_redis_refuses_every_take_at_once() -> None:
         assert refusal.message == STORE_UNAVAILABLE
         assert refusal.retry_after >= 1
         assert not await limiter.ping()
+    finally:
+        await limiter.close()
+
+
+async def test_with_redis_unreachable_the_cost_budget_is_kept_per_worker() -> None:
+    """Enumeration limits fail closed; the capacity budget falls back to this worker's memory."""
+    limiter = RedisLimiter(f"redis://127.0.0.1:{_closed_port()}/0", only("cost", rate=0.001, burst=10))
+    try:
+        await limiter.take("app-a", "cost", 6)
+        refusal = await refused(limiter, 6, kind="cost")
+        assert refusal.code is ErrorCode.RATE_LIMITED and "query cost" in refusal.message
+        await limiter.take("app-b", "cost", 10)  # each application its own budget, as in Redis
+        assert (await refused(limiter, 1)).message == STORE_UNAVAILABLE  # checks still refused
     finally:
         await limiter.close()
