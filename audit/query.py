@@ -54,6 +54,9 @@ CSV_COLUMNS = ("request_id", "at", "application", "department", "operator", "pur
                "fields", "rows", "grants", "policy_version", "latency_ms", "seq", "hash")
 
 
+MAX_FILTER_CHARS = 200  # ids, codes, coordinates and pseudonyms: a longer value cannot match
+
+
 class InvalidFilter(ValueError):
     """A filter or cursor the reader cannot use; the message says what to send instead."""
 
@@ -136,6 +139,9 @@ class AuditFilter:
         """From user input: `start` and `end` are ISO dates (whole days) or datetimes, both
         inclusive; without an offset they are China Standard Time. Raises InvalidFilter."""
         cleaned = {k: v.strip() if isinstance(v, str) and v.strip() else None for k, v in exact.items()}
+        for name, value in cleaned.items():
+            if value is not None and len(value) > MAX_FILTER_CHARS:  # every stored value is far shorter
+                raise InvalidFilter(f"`{name}` is longer than {MAX_FILTER_CHARS} characters")
         since = _bound(start, upper=False) if start and start.strip() else None
         until = _bound(end, upper=True) if end and end.strip() else None
         return cls(since=since, until=until, **cleaned)

@@ -26,7 +26,7 @@ from audit import AuditRecord, AuditUnavailable
 from audit.subjects import subject_pseudonyms
 from gateway.alarms import Alarm
 from gateway.errors import ErrorCode, GatewayError, RequestRefused
-from gateway.identity import Requirement, authenticate, identify
+from gateway.identity import HTTP_WHITESPACE, Requirement, authenticate, identify
 from gateway.limits import LimitExceeded
 from gateway.metrics import Metrics
 from gateway.query_limits import OperationShape, longest_string, too_complex
@@ -371,7 +371,7 @@ UNREGISTERED = "(unregistered)"
 def _claimed_operator(header: str | None, runtime: Runtime) -> str | None:
     """The operator a request names, for its audit record even when it is refused later: a
     registered operator's id, or a marker — never the raw header, which could carry anything."""
-    claimed = (header or "").strip()
+    claimed = (header or "").strip(HTTP_WHITESPACE)
     if not claimed:
         return None
     return claimed if claimed in runtime.principals.operators else UNREGISTERED

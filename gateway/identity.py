@@ -14,6 +14,10 @@ from dataclasses import dataclass
 from gateway.errors import ErrorCode, RequestRefused
 from store.repository import Application, Operator, Principals, token_digest
 
+# The optional whitespace HTTP allows around a field value (RFC 9110 §5.6.3): str.strip() would
+# also remove no-break spaces and other Unicode whitespace, making "CODE\xa0" a valid purpose.
+HTTP_WHITESPACE = " \t"
+
 
 class Requirement(enum.IntEnum):
     """What a request must carry, by what it selects."""
@@ -32,8 +36,8 @@ class Caller:
 
 def identify(headers: Mapping[str, str], principals: Principals, requirement: Requirement) -> Caller:
     application = authenticate(headers, principals)
-    operator_id = (headers.get("x-operator") or "").strip()
-    purpose = (headers.get("x-purpose") or "").strip() or None
+    operator_id = (headers.get("x-operator") or "").strip(HTTP_WHITESPACE)
+    purpose = (headers.get("x-purpose") or "").strip(HTTP_WHITESPACE) or None
     operator = None
     if requirement >= Requirement.OPERATOR or operator_id:
         if not operator_id:
@@ -53,9 +57,9 @@ def identify(headers: Mapping[str, str], principals: Principals, requirement: Re
 
 def authenticate(headers: Mapping[str, str], principals: Principals) -> Application:
     scheme, _, token = (headers.get("authorization") or "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    if scheme.lower() != "bearer" or not token.strip(HTTP_WHITESPACE):
         raise RequestRefused(ErrorCode.UNAUTHENTICATED, "Send the application's token as `Authorization: Bearer <token>`.")
-    application = principals.applications_by_token.get(token_digest(token.strip()))
+    application = principals.applications_by_token.get(token_digest(token.strip(HTTP_WHITESPACE)))
     if application is None or not application.active:
         raise RequestRefused(ErrorCode.UNAUTHENTICATED, "The bearer token is not valid.")
     return application

@@ -22,7 +22,7 @@ size is bounded by the schema, and it can be switched off (GATEWAY_INTROSPECTION
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,6 +53,7 @@ from gateway.errors import ErrorCode, RequestRefused
 
 LIST_WEIGHT = 10  # items a list without a size argument is assumed to hold (an entity's records)
 BATCH_ARGUMENTS = ("items", "tokens")  # list arguments whose length is the size of the answer
+NUL = "\x00"
 MAX_VARIABLE_DEPTH = 10  # JSON nesting of variables: input objects here nest three levels at most
 
 
@@ -108,12 +109,15 @@ class OperationShape:
     tree: CostNode
     introspects: bool = False  # selects __schema or __type
     longest_string: int = 0  # characters of the longest string literal in its arguments
+    nul: bool = False  # a string literal holds a NUL character
 
     def cost(self, variables: Mapping[str, Any] | None) -> int:
         return self.tree.cost(variables)
 
     def refusal(self, limits: QueryLimits) -> RequestRefused | None:
-        """Why the operation is too big whatever its variables, or None."""
+        """Why the operation is refused whatever its variables, or None."""
+        if self.nul:
+            return nul_refused()
         for measured, limit, what in ((self.depth, limits.depth, "nests fields {} deep"),
                                       (self.aliases, limits.aliases, "uses {} aliases"),
                                       (self.root_fields, limits.root_fields, "asks for {} root fields"),
@@ -142,6 +146,7 @@ class _Measure:
         self.roots = 0
         self.introspects = False
         self.longest_string = 0
+        self.nul = False
 
     def operation(self, operation: OperationDefinitionNode) -> OperationShape:
         root = self.schema.mutation_type if operation.operation is OperationType.MUTATION else self.schema.query_type
@@ -151,7 +156,7 @@ class _Measure:
         except _FieldBudgetSpent:
             tree = CostNode(0, None, ())
         return OperationShape(self.depth, self.aliases, self.roots, self.fields, tree, self.introspects,
-                              self.longest_string)
+                              self.longest_string, self.nul)
 
     def _node(self, parent: GraphQLObjectType, selection_set: SelectionSetNode, size: Size | None,
               paged: bool, level: int) -> CostNode:
@@ -162,7 +167,9 @@ class _Measure:
             self.roots += level == 1 and node.name.value != "__typename"
             own += 1
             for argument in node.arguments or ():
-                self.longest_string = max(self.longest_string, _longest_literal(argument.value))
+                for literal in _literal_strings(argument.value):
+                    self.longest_string = max(self.longest_string, len(literal))
+                    self.nul = self.nul or NUL in literal
             if node.name.value.startswith("__"):  # introspection: depth and fields count, cost does not
                 if node.selection_set is not None:
                     self.introspects = True
@@ -222,24 +229,33 @@ class _Measure:
         return condition, fragment.selection_set
 
 
-def _longest_literal(value: ValueNode) -> int:
+def _literal_strings(value: ValueNode) -> Iterator[str]:
     if isinstance(value, StringValueNode):
-        return len(value.value)
-    if isinstance(value, ListValueNode):
-        return max((_longest_literal(item) for item in value.values), default=0)
-    if isinstance(value, ObjectValueNode):
-        return max((_longest_literal(item.value) for item in value.fields), default=0)
-    return 0
+        yield value.value
+    elif isinstance(value, ListValueNode):
+        for item in value.values:
+            yield from _literal_strings(item)
+    elif isinstance(value, ObjectValueNode):
+        for item in value.fields:
+            yield from _literal_strings(item.value)
 
 
 def longest_string(value: Any, depth: int = 0) -> int:
-    """Characters of the longest string in a JSON value (the request's variables)."""
+    """Characters of the longest string in a JSON value (the request's variables). Refuses NUL
+    characters (no identifier or text here holds one, and PostgreSQL cannot store them) and
+    nesting deeper than any input type."""
     if isinstance(value, str):
+        if NUL in value:
+            raise nul_refused()
         return len(value)
     if depth > MAX_VARIABLE_DEPTH:
         raise RequestRefused(ErrorCode.BAD_USER_INPUT, f"The variables nest deeper than {MAX_VARIABLE_DEPTH} levels.")
     items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
     return max((longest_string(item, depth + 1) for item in items), default=0)
+
+
+def nul_refused() -> RequestRefused:
+    return RequestRefused(ErrorCode.BAD_USER_INPUT, "A string argument holds a NUL character.")
 
 
 def _is_list(definition: GraphQLField) -> bool:

@@ -332,3 +332,12 @@ def assert_no_internals(body: dict[str, Any], value: str) -> None:
     text = json.dumps(body, ensure_ascii=False)
     for secret in ("Traceback", "SELECT", "person_basic", ".py", "/srv/", "ValueError", "RuntimeError", value):
         assert secret not in text, secret
+
+
+async def test_a_nul_character_is_refused_in_every_operation(gateway: Gateway) -> None:
+    """No identifier or text holds NUL, and PostgreSQL cannot store one: refused before any store."""
+    literal = await gateway.query('{ person(idNumber: "%s\\u0000") { name } }' % gateway.sample_id, expect_status=400)
+    assert "NUL" in refused(literal, "BAD_USER_INPUT")
+    audit = await gateway.query("query($p: String) { auditRecords(filter: {purpose: $p}) { edges { cursor } } }",
+                                app_id="sj-auditor", purpose=None, variables={"p": "A\x00B"}, expect_status=400)
+    assert "NUL" in refused(audit, "BAD_USER_INPUT")

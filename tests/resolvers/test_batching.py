@@ -9,6 +9,8 @@ from typing import Any
 
 from sqlalchemy import event
 
+from gateway.documents import DocumentCache
+from gateway.query_limits import QueryLimits
 from tests.support import Gateway
 
 
@@ -41,6 +43,9 @@ async def test_a_page_of_100_persons_costs_one_query_per_library(gateway: Gatewa
 
 
 async def test_100_aliased_persons_cost_one_query_per_library(gateway: Gateway) -> None:
+    """Where a deployment raises the alias and root-field limits (GATEWAY_MAX_ALIASES, ..._ROOT_FIELDS),
+    aliases still batch into one query per library."""
+    gateway.runtime.documents = DocumentCache(gateway.runtime.graphql_schema, QueryLimits(aliases=100, root_fields=100))
     page = await gateway.query("{ populationRecords(first: 100) { edges { node { idNumber } } } }")
     ids = [e["node"]["idNumber"] for e in page["data"]["populationRecords"]["edges"]]
     selections = " ".join(f'p{i}: person(idNumber: "{key}") {{ name insuranceStatus dishonestDebtor }}'
