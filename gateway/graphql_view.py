@@ -32,6 +32,7 @@ from gateway.metrics import Metrics
 from gateway.query_limits import OperationShape, longest_string, too_complex
 from gateway.runtime import Runtime
 from policies.planner import Access, Planner
+from policies.roles import may
 from resolvers.context import RequestContext
 from resolvers.datasource import LibraryUnavailable
 from resolvers.entities import probe_refusal
@@ -165,6 +166,9 @@ class GraphQLView:
             self._bound_strings(shape, variables)
         record.operation = _operation_name(roots)
         caller = identify(headers, principals, requirement)
+        if requirement is Requirement.PURPOSE and not may(caller.application.role, "data.read"):
+            raise RequestRefused(ErrorCode.FORBIDDEN, "Administrative applications do not read data; query through "
+                                 "one of your department's business applications.")
         record.department = caller.application.department
         record.operator = caller.operator.id if caller.operator else None
         record.purpose = caller.purpose

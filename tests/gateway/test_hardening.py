@@ -341,3 +341,12 @@ async def test_a_nul_character_is_refused_in_every_operation(gateway: Gateway) -
     audit = await gateway.query("query($p: String) { auditRecords(filter: {purpose: $p}) { edges { cursor } } }",
                                 app_id="sj-auditor", purpose=None, variables={"p": "A\x00B"}, expect_status=400)
     assert "NUL" in refused(audit, "BAD_USER_INPUT")
+
+
+@pytest.mark.parametrize("console", ["sj-auditor", "sj-platform-admin", "sj-policy-admin", "ga-data-officer"])
+async def test_administrative_consoles_never_read_data(gateway: Gateway, console: str) -> None:
+    body = await gateway.query(NAME % gateway.sample_id, app_id=console, purpose="ADMINISTRATIVE_BASIS",
+                               expect_status=403)
+    assert "do not read data" in refused(body, "FORBIDDEN")
+    [record] = await gateway.runtime.audit.records(limit=1)
+    assert record["application"] == console and record["code"] == "FORBIDDEN" and record["rows"] == {}
