@@ -36,5 +36,9 @@ def _enforcer() -> casbin.Enforcer:
     return enforcer
 
 
+@cache
 def may(role: str, operation: str) -> bool:
+    """Decided once per (role, operation): the role policy ships with the gateway and does not
+    change while it runs, and Casbin parses its matcher on every call (on the path of every
+    data request, `data.read`)."""
     return bool(_enforcer().enforce(role, operation))
