@@ -2,7 +2,8 @@
 abnormal, is probably guessing rather than verifying what a citizen or enterprise claimed.
 
 Each application's subjects checked and subjects not fully matched (any claimed field
-MISMATCH or NOT_FOUND) are counted over a sliding window. When the window holds at least
+MISMATCH or NOT_FOUND) are counted over a sliding window, in 60 slots (10 s each for the default
+600 s window), so the window slides by a slot at a time and costs the same memory at any rate. When the window holds at least
 `min_checks` subjects and the failure rate reaches `mismatch_rate`, or the window's volume
 reaches `volume`, the monitor raises an alarm, at most once per window per application and
 reason; and once a day when the day's failed subjects reach `daily_failures` (slow guessing,
@@ -21,6 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from policies.planner import today_in_china
+
+SLOTS = 60  # a window is counted in this many slots: constant memory whatever the traffic
 
 
 @dataclass(frozen=True)
@@ -48,7 +51,10 @@ class Alarm:
 
 @dataclass
 class _Window:
-    events: deque[tuple[float, int, int]] = field(default_factory=deque)  # (time, checked, failed)
+    # [slot, checked, failed] per slot of window_seconds / SLOTS, oldest first: at most SLOTS+1
+    # entries, updated in place, so a busy application costs no memory per request (a deque of
+    # one entry per request held 600 s of traffic, and fragmented the heap under load).
+    slots: deque[list[int]] = field(default_factory=deque)
     checked: int = 0
     failed: int = 0
     last_alarm: dict[str, float] = field(default_factory=dict)
@@ -70,11 +76,16 @@ class CheckMonitor:
             return []
         now, policy = self._clock(), self.policy
         window = self._windows.setdefault(application, _Window())
-        window.events.append((now, checked, failed))
+        slot = int(now // (policy.window_seconds / SLOTS))
+        if window.slots and window.slots[-1][0] == slot:
+            window.slots[-1][1] += checked
+            window.slots[-1][2] += failed
+        else:
+            window.slots.append([slot, checked, failed])
         window.checked += checked
         window.failed += failed
-        while window.events and window.events[0][0] <= now - policy.window_seconds:
-            _, old_checked, old_failed = window.events.popleft()
+        while window.slots[0][0] <= slot - SLOTS:  # slots wholly out of the window
+            _, old_checked, old_failed = window.slots.popleft()
             window.checked -= old_checked
             window.failed -= old_failed
         reasons = []

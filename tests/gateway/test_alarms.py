@@ -69,3 +69,18 @@ def test_slow_guessing_alarms_once_a_day() -> None:
     assert [a.reason for a in alarms] == ["DAILY_FAILURES"]
     today[0] = "2026-11-28"
     assert monitor.observe("app", 9, 9) == []  # a new day starts from zero
+
+
+def test_the_window_costs_the_same_memory_at_any_rate() -> None:
+    """100,000 checks over 20 minutes: the window holds its slots, never one entry per request."""
+    from gateway.alarms import SLOTS
+
+    clock = Clock()
+    monitor = CheckMonitor(AlarmPolicy(window_seconds=600, min_checks=10**9, volume=0, daily_failures=0), clock)
+    for i in range(100_000):
+        clock.now = i * 0.012
+        monitor.observe("app", 1, i % 2)
+    window = monitor._windows["app"]
+    assert len(window.slots) <= SLOTS + 1
+    assert 49_000 <= window.checked <= 51_000  # the last 600 s of 1,200, give or take a 10-s slot
+    assert window.failed * 2 in (window.checked - 1, window.checked, window.checked + 1)
