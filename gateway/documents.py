@@ -42,7 +42,9 @@ class DocumentCache:
             if len(self._cache) > self.size:
                 self._cache.popitem(last=False)
         if isinstance(cached, RequestRefused):
-            raise cached
+            # A fresh exception each time: re-raising the cached instance would chain every
+            # request's traceback onto it, keeping their frames alive (a leak the soak found).
+            raise RequestRefused(cached.code, cached.message)
         return cached
 
     def _load(self, query: str) -> Document | RequestRefused:

@@ -350,3 +350,12 @@ async def test_administrative_consoles_never_read_data(gateway: Gateway, console
     assert "do not read data" in refused(body, "FORBIDDEN")
     [record] = await gateway.runtime.audit.records(limit=1)
     assert record["application"] == console and record["code"] == "FORBIDDEN" and record["rows"] == {}
+
+
+async def test_a_cached_refusal_holds_no_request_frames(gateway: Gateway) -> None:
+    """A refused document is cached; raising it again must not chain each request's traceback
+    onto the cached exception (that kept every refused request's frames alive)."""
+    for _ in range(3):
+        await gateway.query("{ noSuchField }", expect_status=400)
+    cached = gateway.runtime.documents._cache["{ noSuchField }"]
+    assert cached.__traceback__ is None
