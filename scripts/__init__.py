@@ -1,0 +1,1 @@
+"""Long-running robustness scripts against a real gateway process: `scripts.fuzz` and `scripts.soak`."""
