@@ -343,10 +343,13 @@ async def test_a_nul_character_is_refused_in_every_operation(gateway: Gateway) -
     assert "NUL" in refused(audit, "BAD_USER_INPUT")
 
 
-@pytest.mark.parametrize("console", ["sj-auditor", "sj-platform-admin", "sj-policy-admin", "ga-data-officer"])
-async def test_administrative_consoles_never_read_data(gateway: Gateway, console: str) -> None:
-    body = await gateway.query(NAME % gateway.sample_id, app_id=console, purpose="ADMINISTRATIVE_BASIS",
-                               expect_status=403)
+@pytest.mark.parametrize(("console", "purpose"), [
+    ("sj-auditor", "ADMINISTRATIVE_BASIS"), ("sj-platform-admin", "ADMINISTRATIVE_BASIS"),
+    ("sj-policy-admin", "ADMINISTRATIVE_BASIS"), ("ga-data-officer", "ADMINISTRATIVE_BASIS"),
+    ("rs-data-officer", "BUSINESS_COLLABORATION"),  # the purpose its department's business system holds a grant for
+])
+async def test_administrative_consoles_never_read_data(gateway: Gateway, console: str, purpose: str) -> None:
+    body = await gateway.query(NAME % gateway.sample_id, app_id=console, purpose=purpose, expect_status=403)
     assert "do not read data" in refused(body, "FORBIDDEN")
     [record] = await gateway.runtime.audit.records(limit=1)
     assert record["application"] == console and record["code"] == "FORBIDDEN" and record["rows"] == {}

@@ -379,9 +379,8 @@ OTHERS_PURPOSES = [  # the caller, the purpose another application holds a grant
     ("scjg-licensing", "SOCIAL_ASSISTANCE_REVIEW", "GRANT_REQUIRED"),  # no grant at all
     ("fg-credit", "SOCIAL_ASSISTANCE_REVIEW", "GRANT_REQUIRED"),  # its own grant is suspended, elsewhere
     ("rs-employment", "SOCIAL_ASSISTANCE_REVIEW", "GRANT_REQUIRED"),  # its own grant on the field lapsed
-    ("rs-data-officer", "BUSINESS_COLLABORATION", "GRANT_REQUIRED"),  # rs-employment's department, not its grant
     ("mz-assistance", "MARKET_SUPERVISION", "PURPOSE_NOT_GRANTED"),  # grants on the field, for its own purpose
-]
+]  # a console of the grantee's department (rs-data-officer) reads no data at all: test_hardening.py
 
 
 async def test_a_purpose_for_which_only_another_application_holds_a_grant(gateway: Gateway) -> None:
