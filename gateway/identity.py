@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from gateway.errors import ErrorCode, RequestRefused
+from policies.roles import may
 from store.repository import Application, Operator, Principals, token_digest
 
 # The optional whitespace HTTP allows around a field value (RFC 9110 §5.6.3): str.strip() would
@@ -52,6 +53,9 @@ def identify(headers: Mapping[str, str], principals: Principals, requirement: Re
                              "Declare the purpose of use (使用用途) in X-Purpose; see the catalog for codes.")
     if purpose is not None and purpose not in principals.purposes:
         raise RequestRefused(ErrorCode.BAD_USER_INPUT, "X-Purpose is not a known purpose code.")
+    if requirement >= Requirement.PURPOSE and not may(application.role, "data.read"):
+        raise RequestRefused(ErrorCode.FORBIDDEN, "Administrative applications do not read data; query through "
+                             "one of your department's business applications.")
     return Caller(application, operator, purpose)
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from gateway.limits import make_limiter
 from gateway.persisted import query_hash
 from gateway.runtime import make_engine
 from gateway.settings import Settings, SettingsError
@@ -172,7 +173,7 @@ def budget_settings(data_dir: Path) -> Settings:
 
 
 async def test_the_cost_budget_is_per_application(gateway: Gateway, budget_settings: Settings) -> None:
-    gateway.runtime.limiter = __import__("gateway.limits", fromlist=["make_limiter"]).make_limiter(budget_settings)
+    gateway.runtime.limiter = make_limiter(budget_settings)
     for _ in range(9):  # 9 × 501 = 4509 of the 5000
         await gateway.query(PAGE, variables={"n": 100}, expect_status=200)
     response = await gateway.client.post("/graphql", json={"query": PAGE, "variables": {"n": 100}},
@@ -202,7 +203,7 @@ async def test_introspection_can_be_switched_off(gateway: Gateway) -> None:
     assert typename["data"]["person"]["__typename"] == "Person"
 
 
-async def test_without_introspection_errors_suggest_no_field_names(data_dir: Path) -> None:
+def test_without_introspection_errors_suggest_no_field_names() -> None:
     from gateway.documents import DocumentCache
     from gateway.errors import RequestRefused
     from schema.builder import build_schema
