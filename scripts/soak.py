@@ -30,10 +30,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import random
-import statistics
 import sys
 import time
 from collections import Counter
@@ -43,10 +41,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from bench.loadgen import Connection, header_block, percentile
 from scripts.served import RESULTS, Served, histogram_table, machine, served_gateway, write_results
 
 RSS_SAMPLE_SECONDS = 5.0
-READ_TIMEOUT = 30.0
 MAX_ERROR_SAMPLES = 50
 
 PERSON = "query($id: ID!) { person(idNumber: $id) { %s } }"
@@ -161,59 +159,6 @@ KINDS: tuple[Kind, ...] = (
 )
 
 
-class Connection:
-    """A keep-alive HTTP/1.1 connection that POSTs to one path; it reconnects after a failure."""
-
-    def __init__(self, host: str, port: int) -> None:
-        self.host, self.port = host, port
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
-
-    async def post(self, path: str, head: bytes, body: bytes) -> tuple[int, bytes]:
-        if self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-        assert self.reader is not None
-        self.writer.write(b"POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
-                          % (path.encode(), self.host.encode(), len(body)) + head + b"\r\n" + body)
-        raw = await asyncio.wait_for(self.reader.readuntil(b"\r\n\r\n"), READ_TIMEOUT)
-        status, headers = _parse_head(raw)
-        if headers.get("transfer-encoding") == "chunked":
-            payload = await self._chunked()
-        else:
-            payload = await asyncio.wait_for(self.reader.readexactly(int(headers.get("content-length", "0"))),
-                                             READ_TIMEOUT)
-        if headers.get("connection") == "close":
-            await self.close()
-        return status, payload
-
-    async def _chunked(self) -> bytes:
-        assert self.reader is not None
-        parts = []
-        while size := int((await self.reader.readline()).split(b";")[0], 16):
-            parts.append(await self.reader.readexactly(size))
-            await self.reader.readline()
-        await self.reader.readline()
-        return b"".join(parts)
-
-    async def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-            with contextlib.suppress(OSError):
-                await self.writer.wait_closed()
-        self.reader = self.writer = None
-
-
-def _parse_head(raw: bytes) -> tuple[int, dict[str, str]]:
-    lines = raw.decode("latin-1").split("\r\n")
-    status = int(lines[0].split(" ", 2)[1])
-    headers = {}
-    for line in lines[1:]:
-        name, _, value = line.partition(":")
-        if name:
-            headers[name.strip().lower()] = value.strip().lower()
-    return status, headers
-
-
 @dataclass
 class Stats:
     """What the run saw, per kind, status and error code."""
@@ -269,8 +214,8 @@ class Soak:
         self.served, self.subjects = served, subjects
         self.concurrency, self.seconds, self.seed = concurrency, seconds, seed
         self.stats = Stats()
-        self.heads = {who: _head(served.headers(*who)) for who in (OPEN, GRANTED, OTHER_PURPOSE)}
-        self.bad_head = _head({"Authorization": "Bearer gw_0000000000000000000000000000000000000000",
+        self.heads = {who: header_block(served.headers(*who)) for who in (OPEN, GRANTED, OTHER_PURPOSE)}
+        self.bad_head = header_block({"Authorization": "Bearer gw_0000000000000000000000000000000000000000",
                                "X-Operator": "nobody", "X-Purpose": OPEN[1]})
         self.rss: list[tuple[float, int]] = []  # (seconds since start, VmRSS KiB)
         self.memory: dict[str, dict[str, int]] = {}  # VmRSS and its parts after the warm-up and at the end
@@ -335,10 +280,6 @@ class Soak:
             self.stats.error(kind, why, status, body, request)
 
 
-def _head(headers: dict[str, str]) -> bytes:
-    return b"".join(f"{k}: {v}\r\n".encode() for k, v in headers.items())
-
-
 def load_subjects(served: Served, limit: int = 1000) -> list[Subject]:
     rows = served.library_rows("population", "SELECT id_number, name, mobile FROM person_basic WHERE name IS NOT NULL "
                                              f"AND mobile IS NOT NULL ORDER BY row_id LIMIT {int(limit)}")
@@ -347,14 +288,6 @@ def load_subjects(served: Served, limit: int = 1000) -> list[Subject]:
 
 def warm_up_seconds(seconds: float) -> float:
     return min(60.0, seconds * 0.1)
-
-
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return 0.0
-    if len(values) == 1:
-        return values[0]
-    return statistics.quantiles(values, n=1000, method="inclusive")[round(q * 1000) - 1]
 
 
 def report(soak: Soak, args: argparse.Namespace, log: list[str]) -> dict[str, Any]:
