@@ -10,7 +10,6 @@ requests: each operation is limited, decided and audited on its own.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import uuid
@@ -20,13 +19,15 @@ from typing import Any
 
 from graphql import ExecutionResult, GraphQLError, OperationType, execute, get_operation_ast
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, Response
 
 from audit import AuditRecord, AuditUnavailable
 from audit.subjects import subject_pseudonyms
+from gateway import json_codec
 from gateway.alarms import Alarm
 from gateway.errors import ErrorCode, GatewayError, RequestRefused
 from gateway.identity import HTTP_WHITESPACE, Requirement, authenticate, identify
+from gateway.json_codec import JSONAnswer
 from gateway.limits import LimitExceeded
 from gateway.metrics import Metrics
 from gateway.query_limits import OperationShape, longest_string, too_complex
@@ -61,9 +62,9 @@ class GraphQLView:
             payloads, batched = [refused], False
         answers = [await self._answer_one(request, payload) for payload in payloads]
         if batched:  # each operation decided, limited and audited on its own; the batch itself is 200
-            return JSONResponse([body for _, body, _ in answers])
+            return JSONAnswer([body for _, body, _ in answers])
         status, body, headers = answers[0]
-        return JSONResponse(body, status_code=status, headers=headers)
+        return JSONAnswer(body, status_code=status, headers=headers)
 
     async def _answer_one(self, request: Request, payload: Payload) -> tuple[int, dict[str, Any], dict[str, str]]:
         unit = self.runtime.workflow_unit()  # a mutation's changes: committed only once audited
@@ -359,7 +360,7 @@ class GraphQLView:
     def _ide(self) -> Response:
         if not self.runtime.settings.graphiql:
             error = GatewayError(ErrorCode.BAD_USER_INPUT, "GraphiQL is disabled; POST GraphQL requests to /graphql.")
-            return JSONResponse({"errors": [error.as_graphql()]}, status_code=400)
+            return JSONAnswer({"errors": [error.as_graphql()]}, status_code=400)
         from strawberry.http.ides import get_graphql_ide_html
 
         return HTMLResponse(get_graphql_ide_html(graphql_ide="graphiql"))
@@ -402,8 +403,8 @@ def _operation_name(roots: set[str]) -> str:
 
 def _json(text: str, what: str) -> Any:
     try:
-        return json.loads(text)
-    except (ValueError, RecursionError):  # RecursionError: JSON nested thousands deep
+        return json_codec.loads(text)
+    except ValueError:
         raise RequestRefused(ErrorCode.BAD_USER_INPUT, f"The {what} is not valid JSON.") from None
 
 
