@@ -15,8 +15,8 @@ store for one that writes nothing; that exists only here, the gateway itself can
 without its audit trail. The repeats alternate on and off. Aim (issue 6): audit costs at most
 10% (on/off ≤ 1.10 in time per request).
 
-Writes ``bench/results/audit.json`` and ``bench/results/audit.md`` and exits non-zero when
-the aim is missed or the chain written during the run does not verify.
+Writes ``bench/results/audit.json`` and ``bench/results/audit.md``; exits non-zero when the chain
+written during the run does not verify (a missed aim is a ✗ in the table, not a failure).
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from audit import AuditRecord
+from bench.figures import Figure, machine
 from bench.harness import build, demo_headers, rate, running_gateway, settings_for, spread
-from bench.masking import _machine
 
 RESULTS = Path(__file__).resolve().parent / "results"
 AIM = 1.10  # time per request, audit on / audit off
@@ -122,8 +122,12 @@ def write(rows: Sequence[Row], seconds: float, repeats: int, out: Path) -> str:
     out.mkdir(parents=True, exist_ok=True)
     table = markdown(rows, seconds, repeats)
     document: dict[str, Any] = {
-        "benchmark": "audit", "seconds": seconds, "repeats": repeats, "machine": _machine(), "aim": AIM,
+        "benchmark": "audit", "seconds": seconds, "repeats": repeats, "machine": machine(), "aim": AIM,
         "results": [{**asdict(row), "ratio": row.ratio, "meets_aim": row.meets_aim} for row in rows],
+        "figures": [Figure("6. Audit overhead", f"audit on / off, {row.measure}", f"{row.ratio:.2f}×", f"≤ {AIM:.2f}×",
+                           row.meets_aim, f"{row.on:,.0f}/s ±{row.spread_on / 2:.0%} vs "
+                                          f"{row.off:,.0f}/s ±{row.spread_off / 2:.0%}").as_json()
+                    for row in rows],
     }
     (out / "audit.json").write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     (out / "audit.md").write_text("# Audit overhead\n\n" + table, encoding="utf-8")
@@ -137,7 +141,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=5, help="timed repeats of each side (default 5)")
     parser.add_argument("--concurrency", type=int, default=16, help="requests in flight (default 16)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="directory for audit.json and audit.md")
+    parser.add_argument("--quick", action="store_true", help="0.5 s windows, 3 repeats")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.seconds, args.repeats = 0.5, 3
     with tempfile.TemporaryDirectory(prefix="bench-audit-") as directory:
         build(Path(directory), args.persons)
         rows, verified = asyncio.run(run(Path(directory), seconds=args.seconds, repeats=args.repeats,
@@ -145,7 +152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(write(rows, args.seconds, args.repeats, args.out), end="")
     if not verified:
         print("\nthe audit chain written during the run does not verify")
-    return 0 if verified and all(row.meets_aim for row in rows) else 1
+    return 0 if verified else 1
 
 
 if __name__ == "__main__":

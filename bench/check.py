@@ -25,7 +25,8 @@ batch under 100 ms. Rate limits and quotas are switched off (0) so the bench mea
 speed, not limits.
 
 Writes ``bench/results/check.json`` and ``bench/results/check.md`` (or into ``--out``),
-prints the Markdown table and exits non-zero when an aim is missed.
+prints the Markdown table; exits non-zero when the audit chain does not verify (a missed aim is a
+✗ in the table, not a failure).
 """
 
 from __future__ import annotations
@@ -47,8 +48,8 @@ import httpx
 from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bench.figures import Figure, machine
 from bench.harness import build, demo_headers, elapsed_ms, rate, running_gateway, settings_for, spread
-from bench.masking import _machine
 from gateway.runtime import make_engine
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -259,6 +260,13 @@ def _number(row: Row, value: float) -> str:
     return f"{value:,.0f}" if row.unit == "checks/s" else f"{value:,.1f} ms"
 
 
+def figure(row: Row) -> Figure:
+    aim = "—" if row.aim is None else (f"≥ {row.aim:,.0f}/s" if row.unit == "checks/s" else f"< {row.aim:,.0f} ms")
+    unit = "/s" if row.unit == "checks/s" else ""
+    return Figure("6. Data check", row.measure, f"{_number(row, row.median)}{unit}", aim, row.meets_aim,
+                  f"±{row.spread / 2:.0%}; {row.ratio:,.1f}× the bare keyed read ({_number(row, row.baseline)}{unit})")
+
+
 def markdown(report: Report) -> str:
     lines = [
         f"Demo of {report.persons:,} persons on SQLite; {report.seconds:g} s windows, median of {report.repeats} "
@@ -294,9 +302,10 @@ def write(report: Report, out: Path) -> str:
     document = {
         "benchmark": "check",
         **{k: v for k, v in asdict(report).items() if k != "rows"},
-        "machine": _machine(),
+        "machine": machine(),
         "aims": {"single_checks_per_second": SINGLE_AIM, "batch_of_1000_ms": BATCH_AIM_MS},
         "results": [{**asdict(row), "meets_aim": row.meets_aim} for row in report.rows],
+        "figures": [figure(row).as_json() for row in report.rows],
     }
     (out / "check.json").write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     (out / "check.md").write_text("# Data-check throughput\n\n" + table, encoding="utf-8")
@@ -314,7 +323,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--profile", type=int, default=0, metavar="N",
                         help="also profile N sequential single checks and print the top functions")
     parser.add_argument("--out", type=Path, default=RESULTS, help="directory for check.json and check.md")
+    parser.add_argument("--quick", action="store_true", help="0.5 s windows, 3 repeats, 3 batches")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.seconds, args.repeats, args.batches = 0.5, 3, 3
     with tempfile.TemporaryDirectory(prefix="bench-check-") as directory:
         build(Path(directory), args.persons)
         report, profiled = asyncio.run(run(Path(directory), seconds=args.seconds, repeats=args.repeats,
@@ -324,8 +336,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if profiled:
         print("\n" + profiled)
     missed = [row.measure for row in report.rows if row.meets_aim is False]
-    if missed or not report.audit_verified:
-        print(f"\nbelow the aim: {', '.join(missed)}" if missed else "\nthe audit chain does not verify")
+    if missed:
+        print(f"\nbelow the aim: {', '.join(missed)}")
+    if not report.audit_verified:
+        print("\nthe audit chain does not verify")
         return 1
     return 0
 

@@ -7,6 +7,8 @@ each, with the measured value, the baseline it is compared with, their ratio and
 
 from __future__ import annotations
 
+import os
+import platform
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -36,3 +38,20 @@ def table(figures: list[Figure]) -> str:
     lines = ["| Item | Measure | Figure | Aim | | Medians and spread |", "|---|---|---:|---|---|---|"]
     lines += [f"| {f.item} | {f.measure} | {f.value} | {f.aim} | {mark(f.met)} | {f.detail} |" for f in figures]
     return "\n".join(lines) + "\n"
+
+
+def machine() -> dict[str, object]:
+    """Where the numbers were measured."""
+    model = ""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            model = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), "")
+    except OSError:
+        pass
+    return {
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "cpu_model": model,
+    }
