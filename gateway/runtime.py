@@ -51,6 +51,17 @@ def make_engine(url: str) -> AsyncEngine:
     return create_async_engine(url, pool_pre_ping=True)
 
 
+def make_library_engine(url: str, pool_size: int) -> AsyncEngine:
+    """A library on a database server is read one statement at a time: no transaction to open and
+    roll back, no ping before each checkout (LibrarySource retries once on a dropped connection),
+    and a fixed pool, because overflow connections are closed on return and reopened under load,
+    each a new server process (bench/README.md, item 3: PostgreSQL's own CPU per request fell 13×)."""
+    if url.startswith("sqlite"):
+        return make_engine(url)
+    return create_async_engine(url, isolation_level="AUTOCOMMIT", pool_size=pool_size, max_overflow=0,
+                               pool_recycle=300)
+
+
 def load_keys(settings: Settings) -> KeyRing:
     """The platform's masking key. The embedded default creates it on first start; a deployment
     on a server database must provide it (a worker inventing its own key would give pseudonyms,
@@ -138,7 +149,8 @@ class Runtime:
     async def open(cls, settings: Settings) -> Runtime:
         store_engine = make_engine(settings.store_url)
         audit = await open_audit(settings)
-        library_engines = {code: make_engine(url) for code, url in settings.library_urls.items()}
+        library_engines = {code: make_library_engine(url, settings.library_pool_size)
+                           for code, url in settings.library_urls.items()}
         catalog = await repository.load_catalog(store_engine)
         snapshot = await repository.load_policy_snapshot(store_engine)  # one revision's principals, grants, rules
         principals = snapshot.principals

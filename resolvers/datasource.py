@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Engine, Table, create_engine, func, select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.sqlite import CONNECT_ARGS, use_pragmas
@@ -97,11 +97,21 @@ class LibrarySource:
                 # One hop to a worker thread per query: aiosqlite makes five (cursor, execute,
                 # fetch, close, rollback), which dominate a keyed lookup's cost.
                 return await asyncio.to_thread(self._run_sync, query)
-            async with self.engine.connect() as conn:
-                result = await conn.execute(query)
-                return [dict(r._mapping) for r in result]
+            try:
+                return await self._run_async(query)
+            except DBAPIError as exc:
+                if not exc.connection_invalidated:
+                    raise
+                # A pooled connection the server dropped (a restart, an idle timeout): library
+                # engines do not ping before use, so the first read on it fails; one retry opens a new one.
+                return await self._run_async(query)
         except (SQLAlchemyError, OSError) as exc:
             raise LibraryUnavailable(self.code) from exc
+
+    async def _run_async(self, query: Any) -> list[Row]:
+        async with self.engine.connect() as conn:
+            result = await conn.execute(query)
+            return [dict(r._mapping) for r in result]
 
     def _run_sync(self, query: Any) -> list[Row]:
         with self._sync_engine().connect() as conn:
