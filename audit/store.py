@@ -28,7 +28,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Column, Integer, MetaData, String, Table, Text, delete, func, inspect, select, text
+from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, Text, delete, func, inspect, select, text
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -36,6 +36,7 @@ from audit.chain import ALGORITHMS, GENESIS, VerifyReport, Walk, base_problem, c
 from audit.checkpoints import Base, Checkpoint, Checkpointer, PublicKey
 from audit.record import AuditRecord
 from audit.schema_lock import create_tables
+from gateway.sqlite import on_a_file, sync_twin
 
 __all__ = ["GENESIS", "AuditConfigError", "AuditStore", "AuditUnavailable", "StoredRow", "VerifyReport", "chain_hash"]
 log = logging.getLogger(__name__)
@@ -117,6 +118,7 @@ class AuditStore:
         self._queue: deque[_Waiting] = deque()
         self._writer: asyncio.Task[None] | None = None
         self._closed = False
+        self._sync: Engine | None = None  # on a SQLite file: the writer's engine (gateway.sqlite.sync_twin)
 
     async def create(self) -> None:
         """Create the tables if missing and settle the chain's algorithm: the one recorded in the
@@ -182,6 +184,8 @@ class AuditStore:
                 await asyncio.gather(writer, return_exceptions=True)
         if self.checkpointer is not None:
             await self.checkpointer.close()  # signs the newest record this store committed
+        if self._sync is not None:
+            self._sync.dispose()
         await self.engine.dispose()
 
     async def _drain(self) -> None:
@@ -222,13 +226,7 @@ class AuditStore:
         processes queue for the lock instead of racing for the same sequence number."""
         for _ in range(RETRIES):
             try:
-                async with self.engine.begin() as conn:
-                    tail = self._tail
-                    if tail is None:
-                        await _lock_for_append(conn)
-                        tail = await _read_tail(conn)
-                    rows, last = _chain(tail, [(w.record, w.body) for w in group], self._hash)
-                    await conn.execute(audit_records.insert(), rows)
+                tail, last = await self._insert(self._tail, [(w.record, w.body) for w in group])
                 self._tail = last
                 self.commits += 1
                 return tail[0] + 1
@@ -238,6 +236,29 @@ class AuditStore:
                 self._tail = None
                 raise AuditUnavailable("the audit store cannot be written") from exc
         raise AuditUnavailable("the audit chain is contended; try again")
+
+    async def _insert(self, tail: tuple[int, str] | None,
+                      group: list[tuple[AuditRecord, bytes]]) -> tuple[tuple[int, str], tuple[int, str]]:
+        """Insert `group` chained on `tail` (read under the append lock when None) in one
+        transaction; the tail it chained on and the new one."""
+        if tail is not None and on_a_file(self.engine):  # the common case on SQLite: one thread hop
+            if self._sync is None:
+                self._sync = sync_twin(self.engine)
+            return await asyncio.to_thread(self._insert_sync, self._sync, tail, group)
+        async with self.engine.begin() as conn:
+            if tail is None:
+                await _lock_for_append(conn)
+                tail = await _read_tail(conn)
+            rows, last = _chain(tail, group, self._hash)
+            await conn.execute(audit_records.insert(), rows)
+        return tail, last
+
+    def _insert_sync(self, engine: Engine, tail: tuple[int, str],
+                     group: list[tuple[AuditRecord, bytes]]) -> tuple[tuple[int, str], tuple[int, str]]:
+        rows, last = _chain(tail, group, self._hash)
+        with engine.begin() as conn:
+            conn.execute(audit_records.insert(), rows)
+        return tail, last
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:

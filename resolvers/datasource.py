@@ -12,11 +12,11 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Engine, Table, create_engine, func, select
+from sqlalchemy import Engine, Table, func, select
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.sqlite import CONNECT_ARGS, use_pragmas
+from gateway.sqlite import on_a_file, sync_twin
 from libraries.tables import ROW_ID, library_metadata
 from resolvers.listing import ListQuery, after_clause, order_columns, where_clause
 from schema.catalog import Catalog, Resource
@@ -84,7 +84,7 @@ class LibrarySource:
 
     @property
     def _threaded(self) -> bool:
-        return self.engine.url.drivername == "sqlite+aiosqlite"
+        return on_a_file(self.engine)
 
     @property
     def executing_engine(self) -> Engine:
@@ -124,8 +124,7 @@ class LibrarySource:
             if self._sync is None or self._sync_for is not self.engine:
                 if self._sync is not None:
                     self._sync.dispose()
-                url = self.engine.url.set(drivername="sqlite")
-                self._sync = use_pragmas(create_engine(url, connect_args={**CONNECT_ARGS, "check_same_thread": False}))
+                self._sync = sync_twin(self.engine)
                 self._sync_for = self.engine
             return self._sync
 
