@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import orjson
 import strawberry
 from graphql import GraphQLSchema
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -45,10 +46,10 @@ log = logging.getLogger(__name__)
 
 def make_engine(url: str) -> AsyncEngine:
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args=CONNECT_ARGS)
+        engine = create_async_engine(url, connect_args=CONNECT_ARGS, json_deserializer=orjson.loads)
         use_pragmas(engine.sync_engine)
         return engine
-    return create_async_engine(url, pool_pre_ping=True)
+    return create_async_engine(url, pool_pre_ping=True, json_deserializer=orjson.loads)
 
 
 def make_library_engine(url: str, pool_size: int) -> AsyncEngine:

@@ -37,7 +37,7 @@ SETTINGS: dict[str, str] = {
     "GATEWAY_PORT": "Port `gateway serve` listens on (default 8000).",
     "GATEWAY_GRAPHIQL": "Serve GraphiQL on GET /graphql: true or false (default true).",
     "GATEWAY_MAX_BODY_BYTES": "Largest request body accepted, in bytes (default 262144: a 1,000-subject check batch fits).",
-    "GATEWAY_POLICY_REFRESH_SECONDS": "How often a worker checks the store for a new policy version (default 1).",
+    "GATEWAY_POLICY_REFRESH_SECONDS": "How often a worker checks the store for a new policy version (default 0.25).",
     "GATEWAY_LIBRARY_POOL_SIZE": "Connections each worker keeps open to each library on a database server "
     "(default 10; a fixed pool: requests beyond it wait for a connection).",
     "GATEWAY_MASKING_KEY_FILE": "The platform's masking key (pseudonyms, reversible tokens, cursors), base64 in a "
@@ -201,7 +201,7 @@ class Settings:
     port: int = 8000
     graphiql: bool = True
     max_body_bytes: int = 262144
-    policy_refresh_seconds: float = 1.0
+    policy_refresh_seconds: float = 0.25
     library_pool_size: int = 10
     masking_key_file: Path | None = None
     check_rate: float = 200.0
@@ -252,7 +252,7 @@ class Settings:
             port=int(env.get("GATEWAY_PORT", "8000")),
             graphiql=env.get("GATEWAY_GRAPHIQL", "true").lower() in ("1", "true", "yes"),
             max_body_bytes=int(env.get("GATEWAY_MAX_BODY_BYTES", "262144")),
-            policy_refresh_seconds=float(env.get("GATEWAY_POLICY_REFRESH_SECONDS", "1")),
+            policy_refresh_seconds=float(env.get("GATEWAY_POLICY_REFRESH_SECONDS", "0.25")),
             library_pool_size=max(1, int(env.get("GATEWAY_LIBRARY_POOL_SIZE", "10"))),
             masking_key_file=Path(env["GATEWAY_MASKING_KEY_FILE"]) if env.get("GATEWAY_MASKING_KEY_FILE") else None,
             check_rate=float(env.get("GATEWAY_CHECK_RATE", "200")),

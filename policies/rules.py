@@ -11,6 +11,7 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from policies.grants import Grant, GrantStatus
@@ -74,19 +75,16 @@ def grant_lines(catalog: Catalog, grant: Grant) -> list[PolicyLine]:
     if grant.status is not GrantStatus.ACTIVE:
         return []
     coordinates = grant.fields or tuple(sorted(conditional_coordinates(catalog, grant.resource)))
+    subject, purpose, ref = app_subject(grant.application), grant.purpose, f"grant:{grant.id}"
+    valid_from, valid_until = grant.valid_from.isoformat(), grant.valid_until.isoformat()
     lines: list[PolicyLine] = []
     for coordinate in coordinates:
-        ref = catalog.by_coordinate.get(coordinate)
+        found = catalog.by_coordinate.get(coordinate)
         # A grant never reaches a NOT_SHARED field, nor a field of another resource.
-        if ref is None or ref.resource.code != grant.resource or ref.field.share_class is ShareClass.NOT_SHARED:
+        if found is None or found.resource.code != grant.resource or found.field.share_class is ShareClass.NOT_SHARED:
             continue
-        masked = grant.masks(coordinate) or ref.field.mask_required
-        for mode in grant.modes:
-            lines.append((
-                app_subject(grant.application), coordinate, mode, grant.purpose,
-                "MASKED" if masked else "RAW",
-                grant.valid_from.isoformat(), grant.valid_until.isoformat(), f"grant:{grant.id}",
-            ))
+        access = "MASKED" if grant.masks(coordinate) or found.field.mask_required else "RAW"
+        lines.extend((subject, coordinate, mode, purpose, access, valid_from, valid_until, ref) for mode in grant.modes)
     return lines
 
 
@@ -119,9 +117,10 @@ class PolicySet:
         model_text = model_text if model_text is not None else MODEL_PATH.read_text(encoding="utf-8")
         grants = list(grants)
         book = MaskRuleBook(mask_overrides)
+        derived = _DERIVED.derive(catalog, grants)
         lines = catalog_lines(catalog)
-        for grant in grants:
-            lines.extend(grant_lines(catalog, grant))
+        for each in derived:
+            lines.extend(each.lines)
         lines.extend(admin_lines.policies)
         groups = tuple(sorted({*((app_subject(a), department_subject(d)) for a, d in departments.items()),
                                *admin_lines.groups}))
@@ -137,7 +136,7 @@ class PolicySet:
             lines_by_subject={s: tuple(ls) for s, ls in by_subject.items()},
             groups=groups,
             grants_by_application={a: tuple(gs) for a, gs in by_application.items()},
-            version=_version(model_text, sorted(lines), groups, grants, book.overrides),
+            version=_version(model_text, sorted(lines), groups, derived, book.overrides),
             departments=dict(departments),
             mask_rules=book,
             grants_by_id={g.id: g for g in grants},
@@ -148,22 +147,68 @@ class PolicySet:
         """The lines that can apply to one application: for everyone, for it, for its groups
         (its department, and any group an administrator's `g` line puts it in)."""
         subject = app_subject(application_id)
-        subjects = [ANY, subject, *sorted({group for member, group in self.groups if member == subject})]
+        subjects = [ANY, subject, *sorted({group for _, group in self.groups_of(application_id)})]
         return [line for s in subjects for line in self.lines_by_subject.get(s, ())]
 
+    def groups_of(self, application_id: str) -> tuple[GroupLine, ...]:
+        """The `g` lines naming one application as the member."""
+        return self._groups_by_member.get(app_subject(application_id), ())
 
-def _version(model_text: str, lines: Sequence[PolicyLine], groups: Sequence[GroupLine], grants: Sequence[Grant],
+    @cached_property
+    def _groups_by_member(self) -> dict[str, tuple[GroupLine, ...]]:
+        by_member: dict[str, list[GroupLine]] = defaultdict(list)
+        for line in self.groups:
+            by_member[line[0]].append(line)
+        return {member: tuple(lines) for member, lines in by_member.items()}
+
+
+@dataclass(frozen=True)
+class _Derived:
+    """What a policy takes from one grant: its lines, and its text in the version's hash."""
+
+    grant: Grant
+    catalog: Catalog
+    lines: tuple[PolicyLine, ...]
+    hashed: str
+
+    def holds(self, grant: Grant, catalog: Catalog) -> bool:
+        """Derived from an equal grant (its mask rules in the same order too, as its text shows
+        them) on the same catalog."""
+        return (catalog is self.catalog and grant == self.grant
+                and list(grant.mask_rules.items()) == list(self.grant.mask_rules.items()))
+
+
+class _LastGrants:
+    """What the last policy built derived from its grants. Every reload builds the policy from all
+    the grants while a change touches one or two, so the next build reuses the rest: at 10,000
+    grant lines, deriving them again was a third of a reload."""
+
+    def __init__(self) -> None:
+        self._by_id: dict[str, _Derived] = {}
+
+    def derive(self, catalog: Catalog, grants: Iterable[Grant]) -> list[_Derived]:
+        last, derived = self._by_id, []
+        for grant in grants:
+            known = last.get(grant.id)
+            if known is None or not known.holds(grant, catalog):
+                known = _Derived(grant, catalog, tuple(grant_lines(catalog, grant)), repr(grant) + "\n")
+            derived.append(known)
+        self._by_id = {d.grant.id: d for d in derived}  # replaced, never changed: builds in other threads are safe
+        return derived
+
+
+_DERIVED = _LastGrants()
+
+
+def _version(model_text: str, lines: Sequence[PolicyLine], groups: Sequence[GroupLine], grants: Sequence[_Derived],
              overrides: Sequence[MaskOverride]) -> str:
     """A content hash: the same policy has the same version on every worker. Grants count in
     full (a suspension changes the reasons given even when it changes no line), and so do the
     mask rules (a new rule changes what leaves)."""
-    digest = hashlib.sha256(model_text.encode())
-    for grant in sorted(grants, key=lambda g: g.id):
-        digest.update(repr(grant).encode() + b"\n")
-    for override in overrides:
-        digest.update(repr(override).encode() + b"\n")
-    for line in lines:
-        digest.update("\x1f".join(line).encode() + b"\n")
-    for group in groups:
-        digest.update("\x1f".join(group).encode() + b"\n")
+    parts = [model_text]  # hashed as one text: the digest of the whole, built in one pass
+    parts += [g.hashed for g in sorted(grants, key=lambda g: g.grant.id)]
+    parts += [repr(override) + "\n" for override in overrides]
+    parts += ["\x1f".join(line) + "\n" for line in lines]
+    parts += ["\x1f".join(group) + "\n" for group in groups]
+    digest = hashlib.sha256("".join(parts).encode())
     return digest.hexdigest()[:16]

@@ -134,6 +134,13 @@ def validate(draft: Draft, catalog: Catalog, known: Known) -> list[str]:
     return problems
 
 
+def restricts_shipped(model_text: str) -> bool:
+    """Whether a model keeps the shipped definitions and matcher, conditions only added (as
+    `validate` requires of every stored version): its decisions never allow what the shipped
+    model refuses."""
+    return not _model_problems(model_text)
+
+
 def _model_problems(text: str) -> list[str]:
     """A model may only restrict the shipped one: the same request, policy, role and effect
     definitions, and the shipped matcher with conditions added (`&& …`), never one removed or
