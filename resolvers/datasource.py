@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.sqlite import on_a_file, sync_twin
 from libraries.tables import ROW_ID, library_metadata
-from resolvers.listing import ListQuery, after_clause, order_columns, where_clause
+from resolvers.listing import ListQuery, after_ranges, order_columns, where_clause
 from schema.catalog import Catalog, Resource
 
 Row = dict[str, Any]
@@ -64,9 +64,15 @@ class LibrarySource:
         row_id = table.c[ROW_ID]
         names = dict.fromkeys([resource.key_column, *columns, *(k.field.column for k in query.order)])
         statement = select(row_id, *(table.c[c] for c in names)).where(where_clause(table, query))
-        if after is not None:
-            statement = statement.where(after_clause(table, query, row_id, after))
-        return await self._run(statement.order_by(*order_columns(table, query, row_id)).limit(limit))
+        statement = statement.order_by(*order_columns(table, query, row_id))
+        if after is None:
+            return await self._run(statement.limit(limit))
+        rows: list[Row] = []
+        for condition in after_ranges(table, query, row_id, after):
+            rows += await self._run(statement.where(condition).limit(limit - len(rows)))
+            if len(rows) >= limit:
+                break
+        return rows
 
     async def groups(self, resource: Resource, query: ListQuery, keys: Sequence[str], limit: int) -> list[Row]:
         """Row counts of `query`'s rows grouped by the columns `keys`, largest groups first."""

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, insert, select
 
-from resolvers.listing import ListQuery, SortKey, after_clause, order_columns, position_of
+from resolvers.listing import ListQuery, SortKey, after_clause, after_ranges, order_columns, position_of
 from schema.catalog import DataType, Field, ShareClass
 
 metadata = MetaData()
@@ -26,8 +26,11 @@ order_strategy = st.lists(st.tuples(st.sampled_from(["a", "b"]), st.booleans()),
 
 
 @settings(max_examples=150, deadline=None)
-@given(rows_strategy, order_strategy, st.integers(1, 7))
-def test_pages_cover_every_row_once_in_order(rows: list[tuple[Any, Any]], order: list[tuple[str, bool]], size: int) -> None:
+@given(rows_strategy, order_strategy, st.integers(1, 7), st.booleans())
+def test_pages_cover_every_row_once_in_order(rows: list[tuple[Any, Any]], order: list[tuple[str, bool]], size: int,
+                                             ranged: bool) -> None:
+    """Through `after_clause`, and through `after_ranges` read one after the other as
+    LibrarySource.page reads them."""
     query = ListQuery(None, (), tuple(SortKey(FIELDS[name], descending) for name, descending in order))  # type: ignore[arg-type]
     row_id = TABLE.c.row_id
     with ENGINE.begin() as conn:
@@ -38,10 +41,18 @@ def test_pages_cover_every_row_once_in_order(rows: list[tuple[Any, Any]], order:
         paged: list[dict[str, Any]] = []
         position = None
         while True:
-            statement = select(TABLE).order_by(*order_columns(TABLE, query, row_id)).limit(size)
-            if position is not None:
-                statement = statement.where(after_clause(TABLE, query, row_id, position))
-            page = [dict(r._mapping) for r in conn.execute(statement)]
+            statement = select(TABLE).order_by(*order_columns(TABLE, query, row_id))
+            if position is None:
+                conditions = [None]
+            elif ranged:
+                conditions = after_ranges(TABLE, query, row_id, position)
+            else:
+                conditions = [after_clause(TABLE, query, row_id, position)]
+            page: list[dict[str, Any]] = []
+            for condition in conditions:
+                if len(page) < size:
+                    bounded = statement if condition is None else statement.where(condition)
+                    page += [dict(r._mapping) for r in conn.execute(bounded.limit(size - len(page)))]
             paged += page
             if len(page) < size:
                 break
@@ -57,3 +68,23 @@ def test_pages_cover_every_row_once_in_order(rows: list[tuple[Any, Any]], order:
             parts.append(tuple(-x for x in rank) if descending else rank)
         return (*parts, row["row_id"])
     assert everything == sorted(everything, key=key)
+
+
+def test_each_range_after_a_position_seeks_the_first_sort_key() -> None:
+    """A page deep in a long list must not scan the index from its top: every condition of
+    `after_ranges` bounds the first sort key, so SQLite searches the index instead."""
+    engine = create_engine("sqlite://")
+    indexed = MetaData()
+    table = Table("t", indexed, Column("row_id", Integer, primary_key=True), Column("a", Integer), Column("b", String))
+    indexed.create_all(engine)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE INDEX ix_a_asc ON t (a, row_id)")
+        conn.exec_driver_sql("CREATE INDEX ix_a_desc ON t (a DESC, row_id)")
+        conn.execute(insert(table), [{"row_id": i, "a": i % 97 or None, "b": "x"} for i in range(1, 2001)])
+        for descending in (False, True):
+            query = ListQuery(None, (), (SortKey(FIELDS["a"], descending),))  # type: ignore[arg-type]
+            for condition in after_ranges(table, query, table.c.row_id, [50, 1000]):
+                statement = select(table).where(condition).order_by(*order_columns(table, query, table.c.row_id))
+                sql = str(statement.compile(engine, compile_kwargs={"literal_binds": True}))
+                plan = " ".join(str(row[-1]) for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))
+                assert "SEARCH t USING INDEX" in plan, (descending, plan)
