@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Engine, Table, func, select
+from sqlalchemy import Engine, Table, bindparam, func, select
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -22,6 +22,7 @@ from resolvers.listing import ListQuery, after_ranges, order_columns, where_clau
 from schema.catalog import Catalog, Resource
 
 Row = dict[str, Any]
+MAX_KEYED_STATEMENTS = 1024
 
 
 class LibraryUnavailable(Exception):
@@ -40,6 +41,7 @@ class LibrarySource:
         self._sync: Engine | None = None
         self._sync_for: AsyncEngine | None = None
         self._sync_lock = threading.Lock()
+        self._keyed: dict[tuple[str, str, tuple[str, ...]], Any] = {}  # (resource, by, columns) → statement
 
     async def fetch(self, resource: Resource, columns: Sequence[str], keys: Sequence[str]) -> dict[str, list[Row]]:
         """Rows of `resource` for `keys`, grouped by key, holding only `columns`."""
@@ -47,14 +49,25 @@ class LibrarySource:
 
     async def fetch_by(self, resource: Resource, by: str, columns: Sequence[str], values: Sequence[str]) -> dict[str, list[Row]]:
         """Rows of `resource` whose column `by` holds one of `values`, grouped by that value."""
-        table = self.tables[resource.code]
-        column = table.c[by]
-        wanted = [table.c[c] for c in dict.fromkeys(columns) if c != by]
-        query = select(column, *wanted).where(column.in_(list(values))).order_by(table.c[ROW_ID])
         grouped: dict[str, list[Row]] = defaultdict(list)
-        for row in await self._run(query):
+        for row in await self._run(self._keyed_statement(resource, by, columns), {"values": list(values)}):
             grouped[row[by]].append(row)
         return grouped
+
+    def _keyed_statement(self, resource: Resource, by: str, columns: Sequence[str]) -> Any:
+        """One statement per (resource, key column, columns), its keys an expanding parameter:
+        building a SELECT and its cache key anew for every request cost more than running it."""
+        signature = (resource.code, by, tuple(columns))
+        statement = self._keyed.get(signature)
+        if statement is None:
+            if len(self._keyed) >= MAX_KEYED_STATEMENTS:  # column sets follow the callers' plans: bounded, but not by us
+                self._keyed.clear()
+            table = self.tables[resource.code]
+            column = table.c[by]
+            wanted = [table.c[c] for c in dict.fromkeys(columns) if c != by]
+            statement = self._keyed[signature] = (
+                select(column, *wanted).where(column.in_(bindparam("values", expanding=True))).order_by(table.c[ROW_ID]))
+        return statement
 
     async def page(self, resource: Resource, columns: Sequence[str], query: ListQuery, after: Sequence[Any] | None,
                    limit: int) -> list[Row]:
@@ -97,31 +110,31 @@ class LibrarySource:
         """The engine whose connections run this source's queries (for instrumentation)."""
         return self._sync_engine() if self._threaded else self.engine.sync_engine
 
-    async def _run(self, query: Any) -> list[Row]:
+    async def _run(self, query: Any, params: dict[str, Any] | None = None) -> list[Row]:
         try:
             if self._threaded:
                 # One hop to a worker thread per query: aiosqlite makes five (cursor, execute,
                 # fetch, close, rollback), which dominate a keyed lookup's cost.
-                return await asyncio.to_thread(self._run_sync, query)
+                return await asyncio.to_thread(self._run_sync, query, params)
             try:
-                return await self._run_async(query)
+                return await self._run_async(query, params)
             except DBAPIError as exc:
                 if not exc.connection_invalidated:
                     raise
                 # A pooled connection the server dropped (a restart, an idle timeout): library
                 # engines do not ping before use, so the first read on it fails; one retry opens a new one.
-                return await self._run_async(query)
+                return await self._run_async(query, params)
         except (SQLAlchemyError, OSError) as exc:
             raise LibraryUnavailable(self.code) from exc
 
-    async def _run_async(self, query: Any) -> list[Row]:
+    async def _run_async(self, query: Any, params: dict[str, Any] | None = None) -> list[Row]:
         async with self.engine.connect() as conn:
-            result = await conn.execute(query)
+            result = await conn.execute(query, params)
             return [dict(r._mapping) for r in result]
 
-    def _run_sync(self, query: Any) -> list[Row]:
+    def _run_sync(self, query: Any, params: dict[str, Any] | None = None) -> list[Row]:
         with self._sync_engine().connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(query)]
+            return [dict(r._mapping) for r in conn.execute(query, params)]
 
     def _sync_engine(self) -> Engine:
         """A synchronous twin of the SQLite engine, with the same pragmas (made once, under a
