@@ -68,6 +68,7 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from bench.cpu import cpu_seconds, postgres_cpu, used_since
 from bench.figures import Figure, table
 from bench.harness import demo_headers, settings_for
 from bench.loadgen import Load, drive, header_block
@@ -248,30 +249,6 @@ def evenly(items: Sequence[str], count: int) -> list[str]:
 
 
 # --- load -------------------------------------------------------------------------------------------------------
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process, all its threads, and of its children that ended
-    (fields 14 to 17 of /proc/PID/stat)."""
-    stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii")
-    return sum(int(ticks) for ticks in stat.rsplit(")", 1)[1].split()[11:15]) / os.sysconf("SC_CLK_TCK")
-
-
-def postgres_cpu() -> dict[int, float]:
-    """CPU seconds of every PostgreSQL process of this machine; the postmaster's include the
-    backends that ended (a gateway under load opens and closes connections)."""
-    found = {}
-    for comm in Path("/proc").glob("[0-9]*/comm"):
-        try:
-            if comm.read_text(encoding="ascii").strip() == "postgres":
-                found[int(comm.parent.name)] = cpu_seconds(int(comm.parent.name))
-        except (OSError, ValueError):  # gone meanwhile
-            continue
-    return found
-
-
-def used_since(before: dict[int, float], after: dict[int, float]) -> float:
-    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
-
 
 def no_errors(payload: bytes) -> bool:
     return b'"errors"' not in payload

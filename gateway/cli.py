@@ -7,7 +7,7 @@ import logging
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 import uvicorn
@@ -34,6 +34,11 @@ app.add_typer(queries_app, name="queries")
 class ExportFormat(str, Enum):
     NDJSON = "ndjson"
     CSV = "csv"
+
+
+# How `serve` runs uvicorn (bench/floor.py serves the benchmarks' floor the same way): its "auto"
+# choices pick uvloop and httptools, dependencies of the project, where the platform has them.
+UVICORN_OPTIONS: dict[str, Any] = {"loop": "auto", "http": "auto", "log_level": "warning"}
 
 
 def _ensure_demo(settings: Settings, seed: int = 7, persons: int = 2000) -> None:
@@ -110,7 +115,7 @@ def serve(
     print(f"GraphQL: http://{settings.host}:{settings.port}/graphql ({workers} worker{'s' if workers > 1 else ''})",
           file=sys.stderr, flush=True)
     uvicorn.run("gateway.app:create_app_from_env", factory=True, workers=workers, host=settings.host,
-                port=settings.port, log_level="warning")
+                port=settings.port, **UVICORN_OPTIONS)
 
 
 def _prepare_stores(settings: Settings) -> None:
@@ -134,7 +139,7 @@ def _serve(settings: Settings) -> None:
     from gateway.app import create_app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, **UVICORN_OPTIONS)
 
 
 @queries_app.command("manifest")
