@@ -17,7 +17,7 @@ from schema.loader import load_catalog
 
 def test_a_tiny_run_reports_every_figure(tmp_path: Path) -> None:
     code = policy_scale.main(["--lines", "1500", "--persons", "40", "--repeats", "1", "--iterations", "50",
-                              "--callers", "5", "--changes", "1", "--fast-refresh", "0", "--no-redis",
+                              "--callers", "5", "--changes", "1", "--other-refresh", "0", "--no-redis",
                               "--out", str(tmp_path)])
     assert code == 0  # 1 would mean a wrong answer, a failed command or decisions that differ
     report = json.loads((tmp_path / "policy_scale.json").read_text(encoding="utf-8"))
