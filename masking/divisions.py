@@ -22,7 +22,7 @@ import logging
 import re
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 
@@ -42,6 +42,8 @@ _COUNTRY = ("中华人民共和国", "中国")
 Names = Mapping[str, frozenset[str]]
 """Division name -> the codes it has had."""
 
+_NO_CODES: frozenset[str] = frozenset()
+
 
 @dataclass(frozen=True)
 class DivisionTable:
@@ -51,7 +53,10 @@ class DivisionTable:
     provinces: Names
     prefectures: Mapping[str, Names]  # by 2-digit province code, and "" for all
     counties: Mapping[str, Names]  # by 2-digit province code, 4-digit prefecture code, and "" for all
-    longest: int
+    lengths: Mapping[str, tuple[int, ...]]  # by first character: the lengths of the names, longest first
+    _prefecture_cache: dict[frozenset[str], list[Names]] = field(default_factory=dict, compare=False, repr=False)
+    _county_cache: dict[tuple[frozenset[str], frozenset[str]], tuple[list[Names], bool]] = field(
+        default_factory=dict, compare=False, repr=False)
 
     def parse_prefix(self, address: str) -> tuple[int, int]:
         """Return ``(end, level)`` of the longest division prefix of ``address``.
@@ -67,31 +72,53 @@ class DivisionTable:
         since the table cannot tell what follows it.  ``(0, 0)`` if no name is
         recognised.
         """
-        start = next((len(c) for c in _COUNTRY if address.startswith(c)), 0)
+        start = next((len(c) for c in _COUNTRY if address.startswith(c)), 0) if address.startswith(_COUNTRY) else 0
         best = (0, 0)
         provinces = list(self._matches(address, start, [self.provinces]))
-        for province_end, province_codes in provinces or [(start, frozenset())]:
-            province_keys = {code[:2] for code in province_codes} or {""}
-            prefecture_names = [self.prefectures.get(key, {}) for key in province_keys]
-            options = [*self._matches(address, province_end, prefecture_names), (province_end, frozenset())]
+        for province_end, province_codes in provinces or [(start, _NO_CODES)]:
+            prefecture_names = self._prefectures_in(province_codes)
+            options = [*self._matches(address, province_end, prefecture_names), (province_end, _NO_CODES)]
             for prefecture_end, prefecture_codes in options:
-                keys = {code[:4] for code in prefecture_codes} or province_keys
-                county_names = [self.counties.get(key, {}) for key in keys]
+                county_names, has_counties = self._counties_in(province_codes, prefecture_codes)
                 for county_end, _ in self._matches(address, prefecture_end, county_names):
                     return county_end, COUNTY
                 if prefecture_codes:
-                    level = PREFECTURE if any(self.counties.get(key) for key in keys) else COUNTY
+                    level = PREFECTURE if has_counties else COUNTY
                 else:
-                    level = PROVINCE if province_codes and any(self.counties.get(key) for key in keys) else 0
+                    level = PROVINCE if province_codes and has_counties else 0
                 if level == COUNTY:
                     return prefecture_end, COUNTY
                 if level > best[1]:
                     best = (prefecture_end, level)
         return best
 
+    # The indexes to search inside the divisions matched so far depend only on their codes: worked
+    # out once per set of codes (a few thousand at most), not again for every address.
+
+    def _prefectures_in(self, province_codes: frozenset[str]) -> list[Names]:
+        found = self._prefecture_cache.get(province_codes)
+        if found is None:
+            keys = _province_keys(province_codes)
+            found = self._prefecture_cache[province_codes] = [self.prefectures.get(key, {}) for key in keys]
+        return found
+
+    def _counties_in(self, province_codes: frozenset[str], prefecture_codes: frozenset[str]) -> tuple[list[Names], bool]:
+        """The county indexes inside the prefecture (or else the province) matched, and whether any
+        of them lists a county."""
+        found = self._county_cache.get((province_codes, prefecture_codes))
+        if found is None:
+            keys = {code[:4] for code in prefecture_codes} or _province_keys(province_codes)
+            found = ([self.counties.get(key, {}) for key in keys], any(self.counties.get(key) for key in keys))
+            self._county_cache[(province_codes, prefecture_codes)] = found
+        return found
+
     def _matches(self, text: str, start: int, names: list[Names]) -> Iterator[tuple[int, frozenset[str]]]:
         """Yield ``(end, codes)`` for each name in ``names`` that starts at ``start``, longest first."""
-        for end in range(min(len(text), start + self.longest), start + 1, -1):
+        # Only the lengths some name starting with this character has: a few lookups, not one per length.
+        for length in self.lengths.get(text[start:start + 1], ()):
+            end = start + length
+            if end > len(text):
+                continue
             candidate = text[start:end]
             for index in names:
                 codes = index.get(candidate)
@@ -137,8 +164,22 @@ def build_table(text: str) -> DivisionTable:
         provinces=_freeze(provinces),
         prefectures={key: _freeze(names) for key, names in prefectures.items()},
         counties={key: _freeze(names) for key, names in counties.items()},
-        longest=max(map(len, everything), default=0),
+        lengths=_lengths_by_first_character(everything),
     )
+
+
+def _lengths_by_first_character(names: list[str]) -> dict[str, tuple[int, ...]]:
+    """The lengths (2 or more: a one-character name is never matched) of the names that start
+    with each character, longest first."""
+    lengths: dict[str, set[int]] = defaultdict(set)
+    for name in names:
+        if len(name) >= 2:
+            lengths[name[0]].add(len(name))
+    return {first: tuple(sorted(found, reverse=True)) for first, found in lengths.items()}
+
+
+def _province_keys(province_codes: frozenset[str]) -> set[str]:
+    return {code[:2] for code in province_codes} or {""}
 
 
 def _freeze(names: Mapping[str, set[str]]) -> Names:

@@ -141,32 +141,60 @@ class Selection:
 
     def masked_paths(self, data: Mapping[str, Any] | None, rules: Mapping[str, str]) -> list[dict[str, Any]]:
         """One `{path, rule}` per masked value returned; `rules` maps coordinate → mask rule."""
-        out: dict[tuple[Any, ...], str] = {}
-        if data is not None and rules:
-            self._masked(self.root, self.operation.selection_set, data, (), rules, out)
-        return [{"path": list(path), "rule": rule} for path, rule in out.items()]
+        out: list[dict[str, Any]] = []
+        if data is None or not rules:
+            return out
+        plan = _MaskPlan(self, rules)
+        _collect_masked(plan.steps(self.root, self.operation.selection_set), data, [], out)
+        if plan.repeats_keys:  # a response key selected twice: each path once, where first found
+            out = list({tuple(masked["path"]): masked for masked in out}.values())
+        return out
 
-    def _masked(self, parent: GraphQLObjectType, selection_set: SelectionSetNode, data: Mapping[str, Any],
-                path: tuple[Any, ...], rules: Mapping[str, str], out: dict[tuple[Any, ...], str]) -> None:
-        for node, owner in self._fields(parent, selection_set):
-            key = node.alias.value if node.alias else node.name.value
-            value = data.get(key)
-            if value is None:
-                continue
-            rule = rules.get(f"{owner.name}.{node.name.value}")
-            if rule is not None:
-                out[(*path, key)] = rule
-            elif node.selection_set is not None:
-                field = owner.fields[node.name.value]
-                child = get_named_type(field.type)
-                if not isinstance(child, GraphQLObjectType):
-                    continue
-                if isinstance(value, list):
-                    for i, item in enumerate(value):
-                        if isinstance(item, Mapping):
-                            self._masked(child, node.selection_set, item, (*path, key, i), rules, out)
-                elif isinstance(value, Mapping):
-                    self._masked(child, node.selection_set, value, (*path, key), rules, out)
+
+# What to do at one field of a selection set while listing masked paths: its response key, its
+# mask rule (None when not masked) and, for an unmasked object field, the steps of its selection.
+Step = tuple[str, str | None, list[Any] | None]
+
+
+class _MaskPlan:
+    """The steps of every selection set of an operation, worked out once per request rather than
+    again for every row of a list."""
+
+    def __init__(self, selection: Selection, rules: Mapping[str, str]) -> None:
+        self.selection = selection
+        self.rules = rules
+        self.repeats_keys = False  # True when a selection set names a response key twice
+
+    def steps(self, parent: GraphQLObjectType, selection_set: SelectionSetNode) -> list[Step]:
+        """The steps that can lead to a masked value: a field neither masked nor an object is left out."""
+        steps = [self._step(owner, node) for node, owner in self.selection._fields(parent, selection_set)]
+        self.repeats_keys = self.repeats_keys or len({key for key, _, _ in steps}) < len(steps)
+        return [(key, rule, child) for key, rule, child in steps if rule is not None or child]
+
+    def _step(self, owner: GraphQLObjectType, node: FieldNode) -> Step:
+        key = node.alias.value if node.alias else node.name.value
+        rule = self.rules.get(f"{owner.name}.{node.name.value}")
+        if rule is not None or node.selection_set is None:
+            return key, rule, None
+        field = owner.fields.get(node.name.value)
+        child = get_named_type(field.type) if field is not None else None
+        return key, None, self.steps(child, node.selection_set) if isinstance(child, GraphQLObjectType) else None
+
+
+def _collect_masked(steps: list[Step], data: Mapping[str, Any], path: list[Any], out: list[dict[str, Any]]) -> None:
+    for key, rule, child in steps:
+        value = data.get(key)
+        if value is None:
+            continue
+        if rule is not None:
+            out.append({"path": [*path, key], "rule": rule})
+        elif child is not None:
+            if isinstance(value, list):
+                for i, item in enumerate(value):
+                    if isinstance(item, (dict, Mapping)):  # dict first: no ABC check for the usual case
+                        _collect_masked(child, item, [*path, key, i], out)
+            elif isinstance(value, (dict, Mapping)):
+                _collect_masked(child, value, [*path, key], out)
 
 
 def _keys_filtered(resource: Resource, where: Mapping[str, Any]) -> int:
