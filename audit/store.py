@@ -26,6 +26,7 @@ import logging
 import secrets
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, Text, delete, func, inspect, select, text
@@ -119,6 +120,7 @@ class AuditStore:
         self._writer: asyncio.Task[None] | None = None
         self._closed = False
         self._sync: Engine | None = None  # on a SQLite file: the writer's engine (gateway.sqlite.sync_twin)
+        self._thread: ThreadPoolExecutor | None = None  # and the thread it writes from
 
     async def create(self) -> None:
         """Create the tables if missing and settle the chain's algorithm: the one recorded in the
@@ -184,6 +186,8 @@ class AuditStore:
                 await asyncio.gather(writer, return_exceptions=True)
         if self.checkpointer is not None:
             await self.checkpointer.close()  # signs the newest record this store committed
+        if self._thread is not None:
+            self._thread.shutdown(wait=True)
         if self._sync is not None:
             self._sync.dispose()
         await self.engine.dispose()
@@ -244,7 +248,10 @@ class AuditStore:
         if tail is not None and on_a_file(self.engine):  # the common case on SQLite: one thread hop
             if self._sync is None:
                 self._sync = sync_twin(self.engine)
-            return await asyncio.to_thread(self._insert_sync, self._sync, tail, group)
+                # Its own thread: in the default pool the commit would queue behind library reads.
+                self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit-writer")
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._thread, self._insert_sync, self._sync, tail, group)
         async with self.engine.begin() as conn:
             if tail is None:
                 await _lock_for_append(conn)

@@ -1,7 +1,8 @@
 """JSON in and out of the GraphQL endpoint, with orjson: on a small request, reading the body and
 writing the answer with the standard library was a measurable share of the gateway's own time
-(bench/README.md, item 2). Same semantics as `json` where the gateway relies on them: UTF-8 out,
-compact, and every malformed or absurdly nested body a ValueError."""
+(bench/README.md, item 2). As `json` where the gateway relies on it: UTF-8 out, compact, and every
+malformed or absurdly nested body a ValueError. Unlike `json`, an integer beyond 64 bits is read
+as a float (gateway/query_limits.py `longest_string` refuses one in the variables)."""
 
 from __future__ import annotations
 

@@ -240,14 +240,21 @@ def _literal_strings(value: ValueNode) -> Iterator[str]:
             yield from _literal_strings(item.value)
 
 
+LARGEST_EXACT = 2.0**63
+
+
 def longest_string(value: Any, depth: int = 0) -> int:
     """Characters of the longest string in a JSON value (the request's variables). Refuses NUL
-    characters (no identifier or text here holds one, and PostgreSQL cannot store them) and
-    nesting deeper than any input type."""
+    characters (no identifier or text here holds one, and PostgreSQL cannot store them), nesting
+    deeper than any input type, and numbers too large for 64 bits (the JSON reader makes them
+    floats, which would compare a Decimal filter with a rounded value)."""
     if isinstance(value, str):
         if NUL in value:
             raise nul_refused()
         return len(value)
+    if isinstance(value, float) and value.is_integer() and abs(value) >= LARGEST_EXACT:
+        raise RequestRefused(ErrorCode.BAD_USER_INPUT,
+                             "A number in the variables is too large to be exact; send it as a string.")
     if depth > MAX_VARIABLE_DEPTH:
         raise RequestRefused(ErrorCode.BAD_USER_INPUT, f"The variables nest deeper than {MAX_VARIABLE_DEPTH} levels.")
     items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()

@@ -99,12 +99,13 @@ def _narrowable(model_text: str) -> bool:
     conditions to its matcher (all a stored version may be, policies/versions.py), as long as the
     matcher asks the role function only as the shipped one does, `g(r.sub, p.sub)`. Then a line
     failing the shipped conjuncts on `act`, `pur` or the dates can never match, and no group but
-    the application's own can be reached from it; leaving them out changes no decision, and the
-    first matching line Casbin names stays the same (the order is kept)."""
+    the application's own can be reached from it (unless an `eval()` runs a line's text as more
+    matcher code); leaving them out changes no decision, and the first matching line Casbin names
+    stays the same (the order is kept)."""
     if not restricts_shipped(model_text):
         return False
     matcher = load_model(model_text).model["m"]["m"].value
-    return len(_ROLE_CALL.findall(matcher)) == 1
+    return len(_ROLE_CALL.findall(matcher)) == 1 and "eval(" not in matcher
 
 
 def _can_match(line: PolicyLine, mode: str, purpose: str, day: str) -> bool:

@@ -120,6 +120,13 @@ async def test_long_strings_and_deeply_nested_variables_are_bad_input(gateway: G
     assert "nest deeper than 10 levels" in refused(deep, "BAD_USER_INPUT")
 
 
+async def test_a_number_beyond_64_bits_is_bad_input_not_a_rounded_value(gateway: Gateway) -> None:
+    """The JSON reader makes such a number a float; a Decimal filter would then compare a rounded value."""
+    status, body = await post(gateway, '{"query": "query($v: Decimal) { __typename }", '
+                                       '"variables": {"v": 123456789012345678901}}')
+    assert status == 400 and "send it as a string" in refused(body, "BAD_USER_INPUT")
+
+
 async def test_json_nested_beyond_the_parser_is_bad_input_not_a_crash(gateway: Gateway) -> None:
     status, body = await post(gateway, "[" * 100_000 + "]" * 100_000)
     assert status == 400 and "not valid JSON" in refused(body, "BAD_USER_INPUT")

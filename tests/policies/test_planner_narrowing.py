@@ -68,6 +68,13 @@ def test_a_matcher_asking_the_role_function_otherwise_is_not_narrowed() -> None:
                                                           'r.day <= p.valid_until && g(r.sub, "grp:x")'))
 
 
+def test_a_matcher_evaluating_line_text_is_not_narrowed() -> None:
+    """eval() runs a line's text as matcher code, which may ask the groups narrowing leaves out."""
+    assert planner_module._narrowable(SHIPPED)
+    assert not planner_module._narrowable(SHIPPED.replace("r.day <= p.valid_until",
+                                                          "r.day <= p.valid_until && eval(p.ref)"))
+
+
 def test_a_grant_changed_under_the_same_id_changes_the_version() -> None:
     departments = {"app1": "D1", "app2": "D2"}
     first = PolicySet.build(CATALOG, grants(), departments)
