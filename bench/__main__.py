@@ -31,7 +31,7 @@ RESULTS = HERE / "results"
 README = HERE / "README.md"
 START, END = "<!-- summary:start -->", "<!-- summary:end -->"
 
-# In the order of the items; the fast in-process ones first.
+# In the order of the items.
 BENCHMARKS: dict[str, str] = {
     "overhead": "1. Authorization and masking overhead",
     "http": "2. HTTP throughput",

@@ -264,7 +264,7 @@ def figure(row: Row) -> Figure:
     aim = "—" if row.aim is None else (f"≥ {row.aim:,.0f}/s" if row.unit == "checks/s" else f"< {row.aim:,.0f} ms")
     unit = "/s" if row.unit == "checks/s" else ""
     return Figure("6. Data check", row.measure, f"{_number(row, row.median)}{unit}", aim, row.meets_aim,
-                  f"±{row.spread / 2:.0%}; {row.ratio:,.1f}× the bare keyed read ({_number(row, row.baseline)}{unit})")
+                  f"±{row.spread:.0%}; {row.ratio:,.1f}× the bare keyed read ({_number(row, row.baseline)}{unit})")
 
 
 def markdown(report: Report) -> str:
@@ -283,7 +283,7 @@ def markdown(report: Report) -> str:
             target = f"≥ {row.aim:,.0f}/s" if row.unit == "checks/s" else f"< {row.aim:,.0f} ms"
             aim = f"{target} {'✓' if row.meets_aim else '✗'}"
         unit = "/s" if row.unit == "checks/s" else ""
-        lines.append(f"| {row.measure} | {_number(row, row.median)}{unit} | ±{row.spread / 2:.0%} | "
+        lines.append(f"| {row.measure} | {_number(row, row.median)}{unit} | ±{row.spread:.0%} | "
                      f"{_number(row, row.baseline)}{unit} | {row.ratio:,.1f} | {aim} |")
     group = report.audit_records / report.audit_commits if report.audit_commits else 0.0
     lines += [

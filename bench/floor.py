@@ -20,22 +20,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import uvicorn
-from sqlalchemy import Row, bindparam, create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Row, bindparam, text
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
-from gateway import cli
+from gateway import cli, json_codec
+from gateway.json_codec import JSONAnswer
 from gateway.runtime import make_library_engine
 from gateway.settings import Settings
+from gateway.sqlite import on_a_file, sync_twin
 
 QUERY = "query($id: ID!) { person(idNumber: $id) { name gender ethnicity birthPlaceCode } }"
 # The gateway's statement for QUERY, as its SQL log shows it (resolvers/datasource.py fetch_by; the order of its
@@ -48,12 +48,6 @@ FIELDS = {"name": "name", "gender": "gender", "ethnicity": "ethnicity", "birthPl
 CONSTANT = {"data": {"person": {"name": "constant", "gender": "女", "ethnicity": "汉族", "birthPlaceCode": "350000"}}}
 
 
-def serve_options() -> dict[str, Any]:
-    """The uvicorn options of `gateway serve` (gateway/cli.py), so that both sides run the same
-    server: event loop, HTTP parser, log level."""
-    return dict(cli.UVICORN_OPTIONS)
-
-
 class Library:
     """The population library, read the way the gateway reads it (resolvers/datasource.py): on
     SQLite one hop to a worker thread through a synchronous engine (aiosqlite's five hops per query
@@ -62,12 +56,10 @@ class Library:
     pool and isolation level: a pool tuned for one side only would measure the tuning)."""
 
     def __init__(self, settings: Settings) -> None:
-        url = settings.library_urls["population"]
-        self.threaded = url.startswith("sqlite+aiosqlite")
+        self.engine = make_library_engine(settings.library_urls["population"], settings.library_pool_size)
+        self.threaded = on_a_file(self.engine)
         if self.threaded:
-            self.sync = create_engine(make_url(url).set(drivername="sqlite"), connect_args={"check_same_thread": False})
-        else:
-            self.engine = make_library_engine(url, settings.library_pool_size)
+            self.sync = sync_twin(self.engine)
 
     async def person(self, key: str) -> Row[Any] | None:
         if self.threaded:
@@ -82,8 +74,7 @@ class Library:
     async def dispose(self) -> None:
         if self.threaded:
             self.sync.dispose()
-        else:
-            await self.engine.dispose()
+        await self.engine.dispose()
 
 
 def create_floor(settings: Settings) -> Starlette:
@@ -99,17 +90,17 @@ def create_floor(settings: Settings) -> Starlette:
             await library.dispose()
 
     async def person(request: Request) -> Response:
-        key = json.loads(await request.body())["variables"]["id"]
+        key = json_codec.loads(await request.body())["variables"]["id"]
         assert library is not None
         row = await library.person(key)
         found = None if row is None else {name: row._mapping[column] for name, column in FIELDS.items()}
-        return JSONResponse({"data": {"person": found}})
+        return JSONAnswer({"data": {"person": found}})
 
     async def constant(_request: Request) -> Response:
-        return JSONResponse(CONSTANT)
+        return JSONAnswer(CONSTANT)
 
     async def ready(_request: Request) -> Response:
-        return JSONResponse({"status": "ready"})
+        return JSONAnswer({"status": "ready"})
 
     return Starlette(routes=[Route("/graphql", person, methods=["POST"]), Route("/constant", constant, methods=["POST"]),
                              Route("/readyz", ready)], lifespan=lifespan)
@@ -122,7 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args(argv)
     settings = Settings.from_env({}, data_dir=args.data_dir)
-    uvicorn.run(create_floor(settings), host=args.host, port=args.port, **serve_options())
+    uvicorn.run(create_floor(settings), host=args.host, port=args.port, **cli.UVICORN_OPTIONS)
     return 0
 
 

@@ -338,8 +338,8 @@ async def profile(gateway: Target, options: Options, raw: Path) -> str:
     return f"Collapsed stacks: {raw}\n" + summarize(raw.read_text(encoding="utf-8"), rate, load.requests)
 
 
-THREADS = {"_worker": "worker threads (asyncio.to_thread: library reads on SQLite)",
-           "_connection_worker_thread": "aiosqlite threads (the audit store)"}
+THREADS = {"_worker": "pool threads (SQLite: library reads, audit inserts)",
+           "_connection_worker_thread": "aiosqlite threads (SQLite: the audit store's other work, checkpoints)"}
 PROJECT_FOLDERS = ("gateway", "schema", "resolvers", "policies", "masking", "audit", "store", "libraries", "workflow")
 
 
@@ -503,7 +503,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with stopped_by_sigterm():
             for database in DATABASES if args.database == "both" else [args.database]:
-                unreachable = pgdemo.reachable() if database == "postgresql" else None
+                unreachable = pgdemo.unreachable_reason() if database == "postgresql" else None
                 results[database] = unreachable or run_database(database, options)
     except (RunFailed, RuntimeError) as failed:  # RuntimeError: a server that did not start (scripts/served.py)
         print(f"bench.http: {failed}", file=sys.stderr)

@@ -176,7 +176,7 @@ def markdown(rows: Sequence[Row], count: int, repeats: int) -> str:
     for row in rows:
         aim = "—" if row.aim is None else f"≥ {row.aim:,}/s {'✓' if row.meets_aim else '✗'}"
         lines.append(
-            f"| `{row.rule}` | {row.values_per_second:,.0f} | ±{row.spread / 2:.0%} | {row.ratio_to_identity:,.1f} | {aim} |"
+            f"| `{row.rule}` | {row.values_per_second:,.0f} | ±{row.spread:.0%} | {row.ratio_to_identity:,.1f} | {aim} |"
         )
     identity = statistics.median(row.identity_values_per_second for row in rows)
     lines += ["", f"Identity function (median over all runs): {identity:,.0f} values/s."]
@@ -190,7 +190,7 @@ def partial_figure(rows: Sequence[Row]) -> Figure:
     return Figure("6. Masking", f"slowest of {len(partial)} partial masks (`{slowest.rule}`)",
                   f"{slowest.values_per_second:,.0f} values/s", f"≥ {PARTIAL_AIM:,}/s",
                   all(row.meets_aim for row in partial),
-                  f"±{slowest.spread / 2:.0%}; {slowest.ratio_to_identity:,.1f}× an identity function")
+                  f"±{slowest.spread:.0%}; {slowest.ratio_to_identity:,.1f}× an identity function")
 
 
 def write(rows: Sequence[Row], count: int, repeats: int, out: Path) -> str:

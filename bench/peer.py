@@ -72,7 +72,7 @@ from bench.cpu import cpu_seconds, postgres_cpu, used_since
 from bench.figures import Figure, table
 from bench.harness import demo_headers, settings_for
 from bench.loadgen import Load, drive, header_block
-from bench.pgdemo import postgres_demo, reachable, url_of
+from bench.pgdemo import postgres_demo, unreachable_reason, url_of
 from scripts.served import RESULTS, free_port, machine, start_server, stop_server, stopped_by_sigterm, wait_ready, write_results
 
 PEER_DIR = Path(__file__).resolve().parent / "peer"
@@ -398,7 +398,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
-    why = peer_missing() or reachable()
+    why = peer_missing() or unreachable_reason()
     if why:
         found = not_measured(why)
         report(args, found, markdown([], found, f"PostGraphile against the gateway: not measured ({why})."),

@@ -37,7 +37,7 @@ async def _admin(statements: list[str]) -> None:
         await engine.dispose()
 
 
-def reachable() -> str | None:
+def unreachable_reason() -> str | None:
     """None when the server answers, else why not."""
     try:
         asyncio.run(_admin(["SELECT 1"]))

@@ -490,10 +490,11 @@ def figures(series: dict[str, Series], grant_lines: int, measured: list[Variant]
     ]
     for variant in measured:
         s = series[variant.key]
-        found.append(Figure(
-            ITEM, f"change in force ({variant.how}), {scale}", f"{s.median('large'):.0f} ms ({s.ratio:.2f}× demo)",
-            f"< {IN_FORCE_AIM_MS:g} ms", s.median("large") < IN_FORCE_AIM_MS,
-            f"{s.detail('.0f', scale)}; max {max(s.large):.0f} ms vs {max(s.demo):.0f} ms; {len(s.large)} changes each"))
+        found.append(Figure(  # a bound on every change, so judged on the slowest
+            ITEM, f"change in force ({variant.how}), {scale}: slowest of {len(s.large)}",
+            f"{max(s.large):.0f} ms (median {s.median('large'):.0f} ms, {s.ratio:.2f}× demo)",
+            f"< {IN_FORCE_AIM_MS:g} ms", max(s.large) < IN_FORCE_AIM_MS,
+            f"{s.detail('.0f', scale)}; slowest {max(s.large):.0f} ms vs {max(s.demo):.0f} ms"))
     return found
 
 

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from gateway.collector import settle_after_start
 from gateway.fanout import make_channel
 from gateway.graphql_view import GraphQLView
 from gateway.health import healthz, metrics_endpoint, readyz
@@ -51,7 +52,8 @@ def _start_sweeper(runtime: Runtime) -> Periodic | None:
     return sweeper
 
 
-def create_app(settings: Settings) -> Starlette:
+def create_app(settings: Settings, *, serving: bool = False) -> Starlette:
+    """`serving`: this app is the process (`gateway serve`), which may tune its garbage collector."""
     metrics = Metrics()
 
     @contextlib.asynccontextmanager
@@ -64,6 +66,8 @@ def create_app(settings: Settings) -> Starlette:
         pusher = await start_pusher(runtime)  # None unless a department registered an audit webhook
         sweeper = _start_sweeper(runtime)  # overdue applications, grants ending soon
         notifier = await start_event_pusher(runtime)  # None unless a department registered a notification webhook
+        if serving:
+            settle_after_start()
         try:
             yield {"runtime": runtime, "view": GraphQLView(runtime, metrics)}
         finally:
@@ -95,4 +99,4 @@ def create_app_from_env() -> Starlette:
     import logging
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(process)d %(name)s %(message)s")
-    return create_app(Settings.from_env())
+    return create_app(Settings.from_env(), serving=True)

@@ -139,7 +139,7 @@ def _serve(settings: Settings) -> None:
     from gateway.app import create_app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, **UVICORN_OPTIONS)
+    uvicorn.run(create_app(settings, serving=True), host=settings.host, port=settings.port, **UVICORN_OPTIONS)
 
 
 @queries_app.command("manifest")

@@ -55,7 +55,7 @@ def test_a_wrong_walk_is_caught() -> None:
 def test_runs_on_postgresql(tmp_path: Path) -> None:
     from bench import pgdemo
 
-    why = pgdemo.reachable()
+    why = pgdemo.unreachable_reason()
     if why and not REQUIRED:
         pytest.skip(why)
     assert data_scale.main([*TINY, "--postgres", "--out", str(tmp_path)]) == 0

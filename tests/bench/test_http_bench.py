@@ -45,7 +45,7 @@ def test_sqlite_run_compares_answers_and_reports_every_figure(tmp_path: Path) ->
 
 @pytest.mark.postgres
 def test_postgresql_run_compares_answers_and_reports_every_figure(tmp_path: Path) -> None:
-    if (why := pgdemo.reachable()) and not postgres.REQUIRED:
+    if (why := pgdemo.unreachable_reason()) and not postgres.REQUIRED:
         pytest.skip(why)
     report = run_tiny(tmp_path, "postgresql")
     assert_measured(report["databases"]["postgresql"], "PostgreSQL", report)

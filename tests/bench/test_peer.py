@@ -31,7 +31,7 @@ def result(out: Path) -> dict[str, Any]:
 def test_both_servers_answer_alike_and_every_figure_is_reported(tmp_path: Path) -> None:
     if shutil.which("node") is None or not peer.PEER_CLI.exists():
         pytest.skip("PostGraphile is not installed: npm ci --prefix bench/peer (needs node and npm)")
-    if (why := pgdemo.reachable()) and not postgres.REQUIRED:
+    if (why := pgdemo.unreachable_reason()) and not postgres.REQUIRED:
         pytest.skip(why)
     assert peer.main([*TINY, "--out", str(tmp_path)]) == 0
     report = result(tmp_path)
