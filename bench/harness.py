@@ -44,8 +44,10 @@ def demo_headers(settings: Settings, application: str, purpose: str) -> dict[str
 
 @asynccontextmanager
 async def running_gateway(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, Any]]:
-    """The real application under its lifespan, an in-process client, and its runtime."""
-    async with LifespanManager(create_app(settings)) as manager:
+    """The real application under its lifespan, an in-process client, and its runtime. It runs as
+    `gateway serve` runs it (`serving=True`: the garbage collector tuned once it has started); the
+    bench process is as much the gateway's as a served worker is."""
+    async with LifespanManager(create_app(settings, serving=True)) as manager:
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as client:
             yield client, manager._state["runtime"]
