@@ -70,7 +70,7 @@ def test_a_profile_is_summarized_per_thread_package_and_function() -> None:
     summary = http.summarize(collapsed, rate=100, requests=5)
     assert "50 samples holding the GIL at 100/s over 5 requests: 100.00 ms per request" in summary
     threads, rest = summary.split("Own time by package:")
-    assert "80.0%  80.000 ms  event loop thread" in threads and "20.0%  20.000 ms  worker threads" in threads
+    assert "80.0%  80.000 ms  event loop thread" in threads and "20.0%  20.000 ms  pool threads" in threads
     packages, rest = rest.split("Own time by function:")
     assert "60.0%  60.000 ms  graphql" in packages and "20.0%  20.000 ms  project gateway/" in packages
     functions, project = rest.split("Inclusive time, the project's functions:")
