@@ -27,8 +27,9 @@ STORES = ("platform", *LIBRARY_CODES)
 SETTING = {"platform": "GATEWAY_STORE_URL", **{code: f"GATEWAY_LIBRARY_{code.upper()}_URL" for code in LIBRARY_CODES}}
 
 
-async def _admin(statements: list[str]) -> None:
-    engine = create_async_engine(SERVER, isolation_level="AUTOCOMMIT")
+async def administer(server: str, statements: list[str]) -> None:
+    """Run statements that cannot run in a transaction (CREATE DATABASE, DROP DATABASE) on `server`."""
+    engine = create_async_engine(server, isolation_level="AUTOCOMMIT")
     try:
         async with engine.connect() as conn:
             for statement in statements:
@@ -40,7 +41,7 @@ async def _admin(statements: list[str]) -> None:
 def unreachable_reason() -> str | None:
     """None when the server answers, else why not."""
     try:
-        asyncio.run(_admin(["SELECT 1"]))
+        asyncio.run(administer(SERVER, ["SELECT 1"]))
     except Exception as exc:  # noqa: BLE001 - any failure means "not here"
         return f"PostgreSQL not reachable at {make_url(SERVER).render_as_string()}: {type(exc).__name__}"
     return None
@@ -55,7 +56,7 @@ def postgres_demo(data_dir: Path, persons: int, seed: int = 7) -> Iterator[dict[
     """Build the demo into new databases (store → database name) for `data_dir`; drop them after."""
     prefix = f"gw_bench_{uuid.uuid4().hex[:8]}"
     databases = {store: f"{prefix}_{store}" for store in STORES}
-    asyncio.run(_admin([f"CREATE DATABASE {name}" for name in databases.values()]))
+    asyncio.run(administer(SERVER, [f"CREATE DATABASE {name}" for name in databases.values()]))
     try:
         data_dir.mkdir(parents=True, exist_ok=True)
         lines = [f"{SETTING[store]}={url_of(name)}" for store, name in databases.items()]
@@ -63,4 +64,4 @@ def postgres_demo(data_dir: Path, persons: int, seed: int = 7) -> Iterator[dict[
         asyncio.run(build_demo(settings_for(data_dir), persons=persons, seed=seed))
         yield databases
     finally:
-        asyncio.run(_admin([f"DROP DATABASE IF EXISTS {name} WITH (FORCE)" for name in databases.values()]))
+        asyncio.run(administer(SERVER, [f"DROP DATABASE IF EXISTS {name} WITH (FORCE)" for name in databases.values()]))

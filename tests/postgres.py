@@ -20,19 +20,11 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from bench.pgdemo import administer
+
 SERVER = os.environ.get("GATEWAY_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
 STORE = os.environ.get("GATEWAY_TEST_STORE", "sqlite")  # "postgres": the whole suite's stores on SERVER
 REQUIRED = bool(os.environ.get("GATEWAY_TEST_REQUIRE_POSTGRES")) or STORE == "postgres"
-
-
-async def _admin(statements: list[str]) -> None:
-    engine = create_async_engine(SERVER, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as conn:
-            for statement in statements:
-                await conn.execute(text(statement))
-    finally:
-        await engine.dispose()
 
 
 @contextmanager
@@ -41,7 +33,7 @@ def temporary_databases(label: str, names: Iterable[str]) -> Iterator[dict[str, 
     names = list(names)
     prefix = f"gw_{label}_{uuid.uuid4().hex[:8]}"
     try:
-        asyncio.run(_admin([f"CREATE DATABASE {prefix}_{name}" for name in names]))
+        asyncio.run(administer(SERVER, [f"CREATE DATABASE {prefix}_{name}" for name in names]))
     except Exception as exc:  # no server here: say so, unless CI requires it
         if REQUIRED:
             raise
@@ -50,7 +42,7 @@ def temporary_databases(label: str, names: Iterable[str]) -> Iterator[dict[str, 
     try:
         yield {name: base.set(database=f"{prefix}_{name}").render_as_string(hide_password=False) for name in names}
     finally:
-        asyncio.run(_admin([f"DROP DATABASE IF EXISTS {prefix}_{name} WITH (FORCE)" for name in names]))
+        asyncio.run(administer(SERVER, [f"DROP DATABASE IF EXISTS {prefix}_{name} WITH (FORCE)" for name in names]))
 
 
 def url_of(database: str) -> str:
@@ -60,7 +52,7 @@ def url_of(database: str) -> str:
 def reachable() -> str | None:
     """None when SERVER answers, else why not."""
     try:
-        asyncio.run(_admin(["SELECT 1"]))
+        asyncio.run(administer(SERVER, ["SELECT 1"]))
     except Exception as exc:
         return f"PostgreSQL not reachable at {make_url(SERVER).render_as_string()}: {type(exc).__name__}: {exc}"
     return None
@@ -94,14 +86,14 @@ class Stores:
     def templates(self) -> dict[str, str]:
         """Created empty, as database names by store name: the caller builds the demo into them,
         disposes its engines, then calls `seal`."""
-        asyncio.run(_admin([f"CREATE DATABASE {self._template(name)}" for name in self.names]))
+        asyncio.run(administer(SERVER, [f"CREATE DATABASE {self._template(name)}" for name in self.names]))
         return {name: self._template(name) for name in self.names}
 
     def seal(self) -> dict[str, str]:
         """Close the templates to connections; the built demo's own copy of them, as database
         names by store name; start making the first test's copy."""
         shared = {name: f"{self.prefix}_s_{name}" for name in self.names}
-        asyncio.run(_admin([
+        asyncio.run(administer(SERVER, [
             *(f"ALTER DATABASE {self._template(name)} ALLOW_CONNECTIONS false" for name in self.names),
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "  # any engine the build left open
             f"WHERE datname LIKE '{self.prefix}_t_%' AND pid <> pg_backend_pid()",
@@ -113,7 +105,7 @@ class Stores:
     def _create(self) -> dict[str, str]:
         self._copies += 1
         names = {name: f"{self.prefix}_{self._copies}_{name}" for name in self.names}
-        asyncio.run(_admin([f"CREATE DATABASE {database} TEMPLATE {self._template(name)}"
+        asyncio.run(administer(SERVER, [f"CREATE DATABASE {database} TEMPLATE {self._template(name)}"
                             for name, database in names.items()]))
         return names
 
@@ -130,7 +122,7 @@ class Stores:
 
     @staticmethod
     def drop(databases: Iterable[str]) -> None:
-        asyncio.run(_admin([f"DROP DATABASE IF EXISTS {database} WITH (FORCE)" for database in databases]))
+        asyncio.run(administer(SERVER, [f"DROP DATABASE IF EXISTS {database} WITH (FORCE)" for database in databases]))
 
     def close(self) -> None:
         """Every database of this session dropped: the templates, the built demo's, the copy made
