@@ -203,12 +203,25 @@ class Walk:
         self.after = page["pageInfo"]["endCursor"]
         return elapsed
 
-    def check(self) -> None:
+    async def check(self) -> None:
         check_walk(self.scale.persons, self.nodes)
+        expected = await first_rows(self.scale, len(self.nodes))
+        if [n["idNumber"] for n in self.nodes] != expected:  # a row skipped at a page boundary shows here
+            raise WrongAnswer(f"at {self.scale.persons:,} persons the pages are not the list's first "
+                              f"{len(self.nodes)} rows as the library orders them")
+
+
+async def first_rows(scale: Scale, count: int) -> list[str]:
+    """The ID numbers the walked list starts with, read from the library directly."""
+    statement = text("SELECT id_number FROM person_basic WHERE gender = :gender "
+                     "ORDER BY birth_place_code DESC NULLS LAST, row_id LIMIT :count")
+    async with scale.runtime.sources["population"].engine.connect() as conn:
+        return list((await conn.execute(statement, {"gender": GENDER, "count": count})).scalars())
 
 
 def check_walk(persons: int, nodes: list[dict[str, Any]]) -> None:
-    """The rows of a walk are filtered, in order, and none comes twice."""
+    """The rows of a walk are filtered, in order, and none comes twice (`Walk.check` also compares
+    them with the library's own first rows)."""
     places = [n["birthPlaceCode"] for n in nodes]
     keys = [n["idNumber"] for n in nodes]
     if not nodes or any(n["gender"] != GENDER for n in nodes):
@@ -263,7 +276,7 @@ async def measure_round(scales: Sequence[Scale], lookups: int, walks: int, pages
                 measure = "first page" if page == 0 else "following pages"
                 times[measure][scale.persons].append(await walking[scale.persons].next_page())
         for each in walking.values():
-            each.check()
+            await each.check()
     for measure, by_scale in times.items():
         for persons, measured in by_scale.items():
             results[measure][persons].repeats.append(measured)
