@@ -24,10 +24,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.figures import Figure, machine, table
+from bench.figures import RESULTS, Figure, described, machine, table
 
 HERE = Path(__file__).resolve().parent
-RESULTS = HERE / "results"
 README = HERE / "README.md"
 START, END = "<!-- summary:start -->", "<!-- summary:end -->"
 
@@ -63,13 +62,8 @@ def run_one(name: str, quick: bool) -> tuple[list[Figure], dict[str, Any]]:
 
 
 def markdown(figures: list[Figure], runs: list[dict[str, Any]], quick: bool, when: str) -> str:
-    about = machine()
     minutes = sum(r["seconds"] for r in runs) / 60
-    return (
-        f"Run of {when}{' (--quick)' if quick else ''}, {minutes:.0f} minutes, on {about['cpu_model'] or 'an unknown CPU'} "
-        f"({about['cpus']} cores), {about['implementation']} {about['python']}, {about['platform']}.\n\n"
-        + table(figures)
-    )
+    return f"Run of {when}{' (--quick)' if quick else ''}, {minutes:.0f} minutes, on {described(machine())}.\n\n" + table(figures)
 
 
 def update_readme(summary: str) -> None:

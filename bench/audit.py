@@ -32,10 +32,9 @@ from pathlib import Path
 from typing import Any
 
 from audit import AuditRecord
-from bench.figures import Figure, machine
+from bench.figures import RESULTS, Figure, machine
 from bench.harness import build, demo_headers, rate, running_gateway, settings_for, spread
 
-RESULTS = Path(__file__).resolve().parent / "results"
 AIM = 1.10  # time per request, audit on / audit off
 APPLICATION, PURPOSE = "mz-assistance", "SOCIAL_ASSISTANCE_REVIEW"
 READ = 'query($id: ID!) { person(idNumber: $id) { name mobile address maritalStatus insuranceStatus } }'

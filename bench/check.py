@@ -48,11 +48,10 @@ import httpx
 from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bench.figures import Figure, machine
+from bench.figures import RESULTS, Figure, machine
 from bench.harness import build, demo_headers, elapsed_ms, rate, running_gateway, settings_for, spread
 from gateway.runtime import make_engine
 
-RESULTS = Path(__file__).resolve().parent / "results"
 SINGLE_AIM = 1_500.0  # single checks per second per worker
 BATCH_AIM_MS = 100.0  # one 1,000-subject batch
 APPLICATION, PURPOSE = "mz-assistance", "SOCIAL_ASSISTANCE_REVIEW"

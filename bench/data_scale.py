@@ -54,15 +54,14 @@ from typing import Any
 import httpx
 from sqlalchemy import bindparam, event, text
 
-from bench.figures import Figure, table
+from bench.figures import RESULTS, Figure, machine, table
 from bench.harness import build, demo_headers, running_gateway, settings_for, spread
 from demo.build import is_built
 from libraries.synthetic_codes import id_number
-from scripts.served import machine, write_results
+from scripts.served import write_results
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "bench" / ".cache"
-RESULTS = ROOT / "bench" / "results"
 ITEM = "4. Scale of data"
 AIM = 1.2  # latency at the large scale / latency at the small one
 APPLICATION, PURPOSE = "mz-assistance", "SOCIAL_ASSISTANCE_REVIEW"

@@ -10,7 +10,10 @@ from __future__ import annotations
 import os
 import platform
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
+
+RESULTS = Path(__file__).resolve().parent / "results"  # where every benchmark and script writes its results
 
 
 @dataclass(frozen=True)
@@ -55,3 +58,9 @@ def machine() -> dict[str, object]:
         "cpus": os.cpu_count(),
         "cpu_model": model,
     }
+
+
+def described(about: dict[str, object]) -> str:
+    """`machine()` in one line, for a Markdown report."""
+    return (f"{about['cpu_model'] or 'an unknown CPU'} ({about['cpus']} cores), {about['implementation']} "
+            f"{about['python']}, {about['platform']}")

@@ -65,15 +65,13 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench import pgdemo
 from bench.cpu import cpu_seconds, postgres_cpu, used_since
-from bench.figures import Figure, table
+from bench.figures import RESULTS, Figure, machine, table
 from bench.floor import QUERY
 from bench.harness import build, demo_headers, settings_for, spread
 from bench.loadgen import Connection, Load, drive, header_block
 from scripts.served import (
-    RESULTS,
     ROOT,
     free_port,
-    machine,
     server_env,
     start_server,
     stop_server,

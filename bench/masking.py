@@ -32,7 +32,7 @@ from pathlib import Path
 
 from stdnum.cn import ric
 
-from bench.figures import Figure, machine
+from bench.figures import RESULTS, Figure, machine
 from masking import KeyRing, MaskScope, compile_rule, parse_rule, rule_names
 from masking.divisions import division_table
 
@@ -40,7 +40,6 @@ PARTIAL_MASKS = frozenset(
     {"idNumber", "mobile", "bankCard", "creditCode", "licenseNumber", "licensePlate", "fixedPhone", "name", "email", "partial"}
 )
 PARTIAL_AIM = 500_000
-RESULTS = Path(__file__).resolve().parent / "results"
 
 Generator = Callable[[random.Random], object]
 

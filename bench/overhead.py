@@ -76,7 +76,7 @@ from typing import Any
 from graphql import ExecutionResult, execute, get_operation_ast
 
 import resolvers.pagination
-from bench.figures import Figure, table
+from bench.figures import RESULTS, Figure, machine, table
 from bench.harness import build, settings_for, spread
 from gateway.runtime import Runtime
 from policies.planner import Access, AccessPlan, Decision, Planner
@@ -85,7 +85,7 @@ from resolvers.datasource import LibrarySource, Row
 from resolvers.listing import ListQuery
 from schema.catalog import Resource
 from schema.selection import Selection
-from scripts.served import RESULTS, machine, write_results
+from scripts.served import write_results
 
 ITEM = "1. Authorization and masking overhead"
 AIM = 1.10  # CPU time per query, on / off

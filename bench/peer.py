@@ -69,11 +69,11 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench.cpu import cpu_seconds, postgres_cpu, used_since
-from bench.figures import Figure, table
+from bench.figures import RESULTS, Figure, machine, table
 from bench.harness import demo_headers, settings_for
 from bench.loadgen import Load, drive, header_block
 from bench.pgdemo import postgres_demo, unreachable_reason, url_of
-from scripts.served import RESULTS, free_port, machine, start_server, stop_server, stopped_by_sigterm, wait_ready, write_results
+from scripts.served import free_port, start_server, stop_server, stopped_by_sigterm, wait_ready, write_results
 
 PEER_DIR = Path(__file__).resolve().parent / "peer"
 PEER_CLI = PEER_DIR / "node_modules" / "postgraphile" / "cli.js"

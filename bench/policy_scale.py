@@ -64,7 +64,7 @@ from typing import Any
 
 import httpx
 
-from bench.figures import Figure, table
+from bench.figures import Figure, machine, table
 from bench.harness import build, demo_headers, settings_for, spread
 from demo.build import demo_token
 from gateway.runtime import make_engine
@@ -74,7 +74,7 @@ from policies.grants import Grant, GrantStatus
 from policies.planner import Decision, Planner
 from policies.rules import PolicySet, grant_lines
 from schema.catalog import Catalog, Resource, ShareClass
-from scripts.served import free_port, machine, start_server, stop_server, wait_ready, write_results
+from scripts.served import free_port, start_server, stop_server, wait_ready, write_results
 from store import repository
 from store import tables as t
 from store.policy import build_policy

@@ -50,7 +50,8 @@ from typing import Any
 
 import httpx
 
-from scripts.served import RESULTS, ROOT, Served, histogram_table, machine, served_gateway, write_results
+from bench.figures import RESULTS, described, machine
+from scripts.served import ROOT, Served, histogram_table, served_gateway, write_results
 
 MAX_FAILURE_SAMPLES = 100
 
@@ -305,7 +306,7 @@ def markdown(r: dict[str, Any]) -> str:
     lines = [
         f"# GraphQL fuzz: {r['operations']:,} operations - {'PASS' if r['pass'] else 'FAIL'}",
         "",
-        f"Machine: {r['machine']}. schemathesis over {r['rootFields']} root fields (Query and Mutation), "
+        f"Machine: {described(r['machine'])}. schemathesis over {r['rootFields']} root fields (Query and Mutation), "
         f"seed {r['seed']}, {r['seconds']:.0f} s; {r['sensitiveValuesWatched']:,} sensitive values watched; "
         f"GET /readyz after the run: {'200' if r['readyAfter'] else 'NOT READY'}.",
         "",

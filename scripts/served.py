@@ -30,10 +30,10 @@ from typing import Any
 
 import httpx
 
+from bench.figures import RESULTS
 from bench.harness import UNLIMITED, build, settings_for
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results"
 READY_TIMEOUT = 60.0
 STOP_TIMEOUT = 15.0
 LOG_NOISE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ INFO ")
@@ -206,13 +206,6 @@ def write_results(name: str, report: dict[str, Any], markdown: str, out: Path = 
     json_path.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     md_path.write_text(markdown, encoding="utf-8")
     return json_path, md_path
-
-
-def machine() -> str:
-    """A short description of where the numbers were measured."""
-    import platform
-
-    return f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} cores, {platform.system()}"
 
 
 def histogram_table(title: str, counts: dict[str, int]) -> list[str]:

@@ -41,8 +41,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from bench.figures import RESULTS, described, machine
 from bench.loadgen import Connection, header_block, percentile
-from scripts.served import RESULTS, Served, histogram_table, machine, served_gateway, write_results
+from scripts.served import Served, histogram_table, served_gateway, write_results
 
 RSS_SAMPLE_SECONDS = 5.0
 MAX_ERROR_SAMPLES = 50
@@ -324,7 +325,7 @@ def markdown(r: dict[str, Any]) -> str:
     lines = [
         f"# Soak: {r['seconds']:.0f} s at {r['concurrency']} concurrent requests - {'PASS' if r['pass'] else 'FAIL'}",
         "",
-        f"Machine: {r['machine']}. Demo of {r['persons']:,} persons, one `gateway serve` process on loopback, "
+        f"Machine: {described(r['machine'])}. Demo of {r['persons']:,} persons, one `gateway serve` process on loopback, "
         "rate limits, quotas and cost budget off.",
         "",
         f"- requests: **{r['requests']:,}** ({r['requestsPerSecond']:,.1f}/s)",
